@@ -45,7 +45,7 @@ const char *baton_rule_name(enum baton_rule rule);
  */
 struct baton_finding {
 	enum baton_rule rule;
-	char message[BATON_MESSAGE_MAX];      /* one line, for people */
+	char message[BATON_MESSAGE_MAX];      /* one line, for people: "RULE: ..." */
 	bool has_contract;
 	baton_uuid contract;
 	char contract_name[BATON_NAME_MAX];
