@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * app 1.2.0: accepts 1.1.* (next-minor) and 1.2.* (patch). No accepted
+ * release writes cache version 1 any more, so 1.2.0 deleted its support.
+ */
+#include "app.h"
+
+BATON_PROGRAM("app", 1, 2, 0, BATON_SAME_BUILD, BATON_PATCH, BATON_NEXT_MINOR);
+BATON_SCHEMA(APP_CACHE, "app.cache", 2, APP_CACHE_V2);
+BATON_SCHEMA(APP_LISTENER, "app.listener", 1, APP_LISTENER_V1);
+BATON_HANDLER("app.cache", BATON_WRITES(APP_CACHE, 2), BATON_READS(APP_CACHE, 2));
+BATON_HANDLER("app.listener", BATON_WRITES(APP_LISTENER, 1), BATON_READS(APP_LISTENER, 1));
+
+APP_MAIN("app 1.2.0")
