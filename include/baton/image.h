@@ -48,6 +48,7 @@ enum baton_fd_kind {
 	BATON_FD_FILE = 6,
 	BATON_FD_KIND_MAX_ = 6,
 };
+/* "other", "socket", "memfd", "pipe", "eventfd", "device", "file"; NULL if unknown. */
 const char *baton_fd_kind_name(uint32_t kind);
 
 struct baton_image_header {
@@ -71,15 +72,20 @@ struct baton_image_writer {
 	uint32_t nregions;
 	bool in_object;
 	bool subnode_seen;  /* a property may not follow a subnode in one node */
+	int phase;          /* private: which part of the tree is open */
 	struct baton_diag diag;
 };
 
 /*
  * Sequential writer, one pass over buf (8-byte aligned). Order: init; the fd
- * and region tables (add_fd, add_region); then per object: begin_object,
- * object_refs, its scalar fields, then its nested fields (begin_nested ...
- * end_nested), end_object; finally finish. A call out of order fails with
- * -EINVAL and the writer stays failed.
+ * and region tables (every add_fd, then every add_region: a region names its
+ * memfd by fd index, so that fd is added first); then per object:
+ * begin_object, object_refs (optional), its scalar fields, then its nested
+ * fields (begin_nested ... end_nested), end_object; finally finish. A call
+ * out of order fails with -EINVAL and the writer stays failed: every later
+ * call returns the first error, and w->diag says what it was. Other errors:
+ * -ENOSPC (buf is full), -E2BIG (a limit below), -ENAMETOOLONG (key),
+ * -ELOOP (nested deeper than BATON_MAX_NESTING).
  */
 int baton_image_writer_init(struct baton_image_writer *w, void *buf, size_t size,
 			    const struct baton_image_header *h);
@@ -95,7 +101,10 @@ int baton_image_end_nested(struct baton_image_writer *w);
 int baton_image_object_refs(struct baton_image_writer *w, const uint32_t *fds, size_t nfds);
 int baton_image_end_object(struct baton_image_writer *w);
 
-/* Entries of the fd and region tables; the runtime sends the fds in the same order. */
+/*
+ * Entries of the fd and region tables; the runtime sends the fds in the same
+ * order. Names are for people: 0 to 63 bytes of printable ASCII.
+ */
 struct baton_image_fd {
 	uint32_t kind;      /* enum baton_fd_kind */
 	char name[BATON_NAME_MAX]; /* what it is, for people: "listener", "conn" */
@@ -128,13 +137,16 @@ uint64_t baton_decode_scalar(uint32_t type, const uint8_t *in);
 /* Reading                                                                  */
 
 /*
- * A validated view of an image. Opening checks, in this order: the size and
- * DTB header against len, the checksum, the whole tree (fdt_check_full), the
- * root compatible, the header properties, every object node's properties
- * (key, contract, version, handler, fingerprint, flags, fd references), and
- * the fd and region tables. Field values are checked against a schema by
- * baton_image_check_fields(). After a successful open, the accessors below
- * cannot fail on this buffer.
+ * A validated view of an image in buf (8-byte aligned, as libfdt requires;
+ * len is the exact image size). Opening checks, in this order: the size and
+ * DTB header against len, the checksum, the whole tree (fdt_check_full and
+ * the shape of the tree), the root compatible, the header properties, the fd
+ * and region tables, and every object node's properties (key, contract,
+ * version, handler, fingerprint, flags, fd references). Field values are
+ * checked against a schema by baton_image_check_fields(). After a successful
+ * open, the accessors below cannot fail on this buffer. Returns 0, or
+ * -EINVAL (arguments), -E2BIG (a limit), -EPROTONOSUPPORT (a DTB, but not
+ * baton,image-v1) or -EBADMSG (anything else wrong), with words in d.
  */
 struct baton_image {
 	const void *fdt;
@@ -166,6 +178,7 @@ struct baton_image_object {
 
 /* Start with obj->node = -1. Returns 1 and fills obj, or 0 after the last. */
 int baton_image_next_object(const struct baton_image *img, struct baton_image_object *obj);
+/* Table entries by index: 0, or -ERANGE past the end. Linear in index. */
 int baton_image_get_fd(const struct baton_image *img, uint32_t index, struct baton_image_fd *out);
 int baton_image_get_region(const struct baton_image *img, uint32_t index, struct baton_image_region *out);
 
@@ -187,7 +200,10 @@ typedef int (*baton_schema_fn)(void *ctx, const baton_uuid *contract, uint32_t v
  * the right length and form (string without NUL inside and within its
  * maximum, array length a multiple of the element width and within its
  * maximum, bool 0 or 1, fd and region indexes within the tables), nested
- * nodes recursively, and nothing that the schema does not name.
+ * nodes recursively, and nothing that the schema does not name. Returns 0,
+ * -EBADMSG when the fields do not match, -ELOOP when nested deeper than
+ * BATON_MAX_NESTING, -EINVAL for an invalid schema field or node, or the
+ * error of the schema lookup (-ENOENT), with words in d.
  */
 int baton_image_check_fields(const struct baton_image *img, int fields_node,
 			     const struct baton_field *fields, size_t nfields,
