@@ -13,6 +13,7 @@
 #include <baton/catalog.h>
 #include <baton/image.h>
 #include <baton/check.h>
+#include <baton/history.h>
 #include <baton/catalog_io.h>
 #include <baton/runtime.h>
 
