@@ -1653,15 +1653,16 @@ static int check_nested(struct fcheck *fc, int node, const struct baton_field *f
 	baton_uuid u;
 	int sub, rc;
 
+	/* First, so that a schema that nests itself says so. */
+	if (depth + 1 > BATON_MAX_NESTING)
+		return fc_fail(fc, -ELOOP, "field \"%s%s\" nests schema %.36s version %u deeper than %d levels",
+			       fc->path, f->name, f->contract, f->version, BATON_MAX_NESTING);
 	sub = fdt_subnode_offset(fc->img->fdt, node, f->name);
 	if (sub == -FDT_ERR_NOTFOUND)
 		return fc_fail(fc, -EBADMSG, "field \"%s%s\" is missing; %s says %s", fc->path, f->name,
 			       fc_desc(fc, desc), type_words(f, tw, sizeof(tw)));
 	if (sub < 0)
 		return fc_fail(fc, -EBADMSG, "field \"%s%s\": %s", fc->path, f->name, fdt_strerror(sub));
-	if (depth + 1 > BATON_MAX_NESTING)
-		return fc_fail(fc, -ELOOP, "field \"%s%s\" nests deeper than %d levels", fc->path,
-			       f->name, BATON_MAX_NESTING);
 	baton_uuid_parse(&u, f->contract, BATON_UUID_STRLEN);
 	if (!fc->schema)
 		return fc_fail(fc, -ENOENT, "field \"%s%s\" nests schema %.36s version %u, and no lookup was given",
