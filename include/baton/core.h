@@ -26,7 +26,7 @@ extern "C" {
 /* Lengths of the fixed text forms, without the terminating NUL. */
 #define BATON_UUID_STRLEN 36       /* 6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f */
 #define BATON_NAME_MAX 64          /* names of programs, handlers, contracts, fields (incl. NUL) */
-#define BATON_RELEASE_STRMAX 32    /* "4294967295.4294967295.4294967295" + NUL fits */
+#define BATON_RELEASE_STRMAX 33    /* "4294967295.4294967295.4294967295" (32) + NUL fits */
 #define BATON_BUILD_ID_MAX 32      /* bytes; a GNU build id is usually 20 */
 #define BATON_FINGERPRINT_LEN 16   /* XXH3-128 */
 #define BATON_FINGERPRINT_HEXLEN 32

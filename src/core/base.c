@@ -18,6 +18,7 @@
 int baton_diag_set(struct baton_diag *d, int code, const char *fmt, ...)
 {
 	va_list ap;
+	char *p;
 
 	if (!d)
 		return code;
@@ -25,6 +26,14 @@ int baton_diag_set(struct baton_diag *d, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
 	va_end(ap);
+	/*
+	 * Messages quote text from hostile input (names from a catalog, a
+	 * release from an image); keep them one line that cannot drive a
+	 * terminal.
+	 */
+	for (p = d->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return code;
 }
 

@@ -92,6 +92,14 @@ baton_uuid baton_rec_uuid(const char *text)
 	return u;
 }
 
+/* Two validated UUID texts name one contract, whatever their case. */
+static bool same_uuid_text(const char *a, const char *b)
+{
+	baton_uuid ua = baton_rec_uuid(a), ub = baton_rec_uuid(b);
+
+	return baton_uuid_cmp(&ua, &ub) == 0;
+}
+
 static bool rec_uuid_is(const char *text, const baton_uuid *u)
 {
 	baton_uuid t = baton_rec_uuid(text);
@@ -420,7 +428,7 @@ static int check_handler(const struct baton_rec_handler *h, size_t off, struct b
 							      h->name, r[i].versions[j], r[i].contract);
 		}
 		for (k = 0; k < i; k++)
-			if (strcmp(r[k].contract, r[i].contract) == 0)
+			if (same_uuid_text(r[k].contract, r[i].contract))
 				return baton_diag_set(d, -EINVAL,
 						      "handler %s has two read entries for %s; list its versions in one",
 						      h->name, r[i].contract);

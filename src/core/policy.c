@@ -9,6 +9,7 @@
  * release", and the parser says so when someone tries.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <baton/core.h>
@@ -115,7 +116,7 @@ int baton_policy_rule_parse(struct baton_policy_rule *out, const char *s, size_t
 int baton_policy_rule_format(const struct baton_policy_rule *r, char *buf, size_t size)
 {
 	const char *word = NULL;
-	size_t pos = 0;
+	int n = 0;
 
 	switch (r->kind) {
 	case BATON_POLICY_SAME_BUILD:
@@ -128,15 +129,11 @@ int baton_policy_rule_format(const struct baton_policy_rule *r, char *buf, size_
 		word = "next-minor";
 		break;
 	case BATON_POLICY_FROM_MINOR:
-		if (size)
-			buf[0] = '\0';
-		baton__appendf(buf, size, &pos, "from %u.%u", r->from.major, r->from.minor);
+		n = snprintf(buf, size, "from %u.%u", r->from.major, r->from.minor);
 		break;
 	case BATON_POLICY_FROM_RELEASE:
-		if (size)
-			buf[0] = '\0';
-		baton__appendf(buf, size, &pos, "from %u.%u.%u", r->from.major, r->from.minor,
-			       r->from.patch);
+		n = snprintf(buf, size, "from %u.%u.%u", r->from.major, r->from.minor,
+			     r->from.patch);
 		break;
 	default:
 		return -EINVAL;
@@ -146,9 +143,9 @@ int baton_policy_rule_format(const struct baton_policy_rule *r, char *buf, size_
 			return -ENOSPC;
 		return (int)strlen(word);
 	}
-	if (pos + 1 >= size)
+	if (n < 0 || (size_t)n >= size)
 		return -ENOSPC;
-	return (int)pos;
+	return n;
 }
 
 int baton_policy_rule_check(const struct baton_policy_rule *r, struct baton_diag *d)
@@ -252,6 +249,7 @@ baton_policy_decide(const struct baton_policy *policy,
 		    const struct baton_release *writer, const struct baton_build_id *writer_build,
 		    struct baton_path_decision *out)
 {
+	static const struct baton_build_id unknown_build;
 	char rbuild[2 * BATON_BUILD_ID_MAX + 1], wbuild[2 * BATON_BUILD_ID_MAX + 1];
 	const size_t size = sizeof(out->reason);
 	size_t pos = 0, i, nrules = policy ? policy->nrules : 0;
@@ -259,6 +257,11 @@ baton_policy_decide(const struct baton_policy *policy,
 
 	out->rule = -1;
 	out->reason[0] = '\0';
+	/* a missing build id is an unknown one */
+	if (!reader_build)
+		reader_build = &unknown_build;
+	if (!writer_build)
+		writer_build = &unknown_build;
 
 	if (cmp > 0) {
 		out->verdict = BATON_PATH_DOWNGRADE;
