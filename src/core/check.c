@@ -696,3 +696,184 @@ int baton_check(const struct baton_catalog *old_cat, const struct baton_catalog 
 		return rc;
 	return sc.count;
 }
+
+/* ------------------------------------------------------------------------ */
+/* An image against its reader                                              */
+
+static int reader_schema(void *ctx, const baton_uuid *contract, uint32_t version,
+			 const struct baton_field **fields, size_t *nfields)
+{
+	const struct baton_rec_schema *s = baton_catalog_find_schema(ctx, contract, version);
+
+	if (!s)
+		return -ENOENT;
+	*fields = baton_schema_fields(s);
+	*nfields = s->hdr.count;
+	return 0;
+}
+
+/* "object cache/main: kvd.cache (...) version 2, written by handler kvd.cache of kvd 1.0.0" */
+static void msg_object(struct baton_finding *f, size_t *pos)
+{
+	msg_rule(f, pos);
+	MSG(f, pos, "object %s: ", f->key);
+	msg_contract(f, pos);
+	MSG(f, pos, " version %u, written by handler %s of ", f->version, f->writer_handler);
+	msg_writer(f, pos);
+}
+
+static void object_finding(const struct scope *sc, struct baton_finding *f, enum baton_rule rule,
+			   const struct baton_catalog *reader, const struct baton_image_object *obj)
+{
+	finding_init(sc, f, rule);
+	finding_contract(f, &obj->contract, baton_catalog_contract_name(reader, &obj->contract),
+			 obj->version);
+	baton_strlcpy(f->key, obj->key, sizeof(f->key));
+	copy_name(f->writer_handler, obj->handler);
+}
+
+static int bind_object(struct scope *sc, const struct baton_catalog *reader,
+		       const struct baton_image *img, const struct baton_image_object *obj,
+		       struct baton_binding *b)
+{
+	const struct baton_rec_handler *h, *first = NULL, *second = NULL;
+	struct baton_finding f;
+	struct baton_diag d;
+	baton_fingerprint fp;
+	size_t pos = 0;
+	int rc;
+
+	baton_catalog_for_each_handler(reader, h) {
+		if (!baton_handler_reads_version(h, &obj->contract, obj->version))
+			continue;
+		if (!first)
+			first = h;
+		else if (!second)
+			second = h;
+	}
+
+	if (!first) {
+		if (obj->flags & BATON_OBJECT_OPTIONAL) {
+			b->dropped = true;
+			return 0;
+		}
+		object_finding(sc, &f, BATON_RULE_UNBOUND, reader, obj);
+		msg_object(&f, &pos);
+		msg_unbound_tail(&f, &pos, reader);
+		emit(sc, &f);
+		return 0;
+	}
+	if (second) {
+		object_finding(sc, &f, BATON_RULE_AMBIGUOUS, reader, obj);
+		copy_name(f.reader_handler, first->name);
+		copy_name(f.other_handler, second->name);
+		f.side = "new";
+		msg_object(&f, &pos);
+		MSG(&f, &pos, ", is read by two handlers of ");
+		msg_reader(&f, &pos);
+		MSG(&f, &pos, ", %s and %s; exactly one handler may read each version: remove "
+		    "version %u from the reads of one of them", first->name, second->name,
+		    obj->version);
+		emit(sc, &f);
+		return 0;
+	}
+
+	b->handler = first;
+	b->target_version = baton_handler_max_read(first, &obj->contract);
+	b->schema = baton_catalog_find_schema(reader, &obj->contract, obj->version);
+	if (!b->schema) {
+		object_finding(sc, &f, BATON_RULE_SCHEMA, reader, obj);
+		copy_name(f.reader_handler, first->name);
+		msg_object(&f, &pos);
+		MSG(&f, &pos, ", binds to handler %s of ", first->name);
+		msg_reader(&f, &pos);
+		MSG(&f, &pos, ", which declares no schema for version %u; declare its layout "
+		    "with BATON_SCHEMA", obj->version);
+		emit(sc, &f);
+		return 0;
+	}
+
+	rc = baton_catalog_fingerprint(reader, b->schema, &fp, NULL);
+	if (rc < 0)
+		return rc;
+	if (!baton_fingerprint_equal(&fp, &obj->fingerprint)) {
+		char theirs[BATON_FINGERPRINT_HEXLEN + 1], ours[BATON_FINGERPRINT_HEXLEN + 1];
+
+		baton_fingerprint_format(&obj->fingerprint, theirs);
+		baton_fingerprint_format(&fp, ours);
+		object_finding(sc, &f, BATON_RULE_LAYOUT, reader, obj);
+		copy_name(f.reader_handler, first->name);
+		msg_object(&f, &pos);
+		MSG(&f, &pos, " with layout %s, binds to handler %s of ", theirs, first->name);
+		msg_reader(&f, &pos);
+		MSG(&f, &pos, ", whose schema of version %u has layout %s; layout changed without "
+		    "a version bump: give one of the two layouts a new version", obj->version, ours);
+		emit(sc, &f);
+		return 0;
+	}
+
+	/* an object without fields has no fields node */
+	baton_diag_clear(&d);
+	if (obj->fields_node < 0)
+		rc = b->schema->hdr.count == 0 ? 0 :
+		     baton_diag_set(&d, -EBADMSG, "it has no fields and the schema names %u",
+				    b->schema->hdr.count);
+	else
+		rc = baton_image_check_fields(img, obj->fields_node, baton_schema_fields(b->schema),
+					      b->schema->hdr.count, reader_schema, (void *)reader,
+					      &d);
+	if (rc < 0) {
+		object_finding(sc, &f, BATON_RULE_SCHEMA, reader, obj);
+		copy_name(f.reader_handler, first->name);
+		msg_object(&f, &pos);
+		MSG(&f, &pos, ", does not match its schema in ");
+		msg_reader(&f, &pos);
+		MSG(&f, &pos, ": %s; the image is damaged or its writer broke the contract",
+		    d.msg[0] ? d.msg : "fields do not match");
+		emit(sc, &f);
+		return 0;
+	}
+
+	if (b->target_version != obj->version &&
+	    !baton_catalog_find_schema(reader, &obj->contract, b->target_version)) {
+		object_finding(sc, &f, BATON_RULE_SCHEMA, reader, obj);
+		copy_name(f.reader_handler, first->name);
+		msg_object(&f, &pos);
+		MSG(&f, &pos, ", binds to handler %s of ", first->name);
+		msg_reader(&f, &pos);
+		MSG(&f, &pos, ", which restores version %u but declares no schema for it; declare "
+		    "its layout with BATON_SCHEMA", b->target_version);
+		emit(sc, &f);
+	}
+	return 0;
+}
+
+int baton_bind(const struct baton_catalog *reader, const struct baton_image *img,
+	       struct baton_binding *out, size_t nout, baton_finding_fn fn, void *ctx)
+{
+	struct baton_image_object obj = { .node = -1 };
+	struct scope sc = { .fn = fn, .ctx = ctx };
+	int rc;
+
+	if (!reader || !reader->program || !img || (img->nobjects && !out))
+		return -EINVAL;
+	if (nout < img->nobjects)
+		return -ENOSPC;
+	if (img->nobjects)
+		memset(out, 0, img->nobjects * sizeof(*out));
+	scope_writer(&sc, img->h.program, &img->h.release);
+	scope_reader(&sc, reader);
+
+	if (!check_path(&sc, img->h.program, &img->h.release, &img->h.build_id, reader))
+		return sc.count;
+	while ((rc = baton_image_next_object(img, &obj)) > 0) {
+		if (obj.index >= img->nobjects)
+			return -EINVAL;
+		rc = bind_object(&sc, reader, img, &obj, &out[obj.index]);
+		if (rc < 0)
+			return rc;
+	}
+	if (rc < 0)
+		return rc;
+	return sc.count;
+}
