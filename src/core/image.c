@@ -957,11 +957,17 @@ static int open_header(struct baton_image *img, struct baton_diag *d)
 		return baton_diag_set(d, -EPROTONOSUPPORT,
 				      "not a baton image: the root node has no \"compatible\" (want \"%s\")",
 				      BATON_IMAGE_COMPATIBLE);
+	if (len < 1 || s[len - 1] != '\0')
+		return baton_diag_set(d, -EPROTONOSUPPORT,
+				      "not an image this reader knows: compatible is %d bytes without a terminating NUL; want \"%s\"",
+				      len, BATON_IMAGE_COMPATIBLE);
 	if ((size_t)len != sizeof(BATON_IMAGE_COMPATIBLE) ||
 	    memcmp(s, BATON_IMAGE_COMPATIBLE, sizeof(BATON_IMAGE_COMPATIBLE)) != 0)
 		return baton_diag_set(d, -EPROTONOSUPPORT,
-				      "not an image this reader knows: compatible is \"%s\", not \"%s\"",
-				      safe_text(text, sizeof(text), s, (size_t)len), BATON_IMAGE_COMPATIBLE);
+				      "not an image this reader knows: compatible is \"%s\"%s, not \"%s\"",
+				      safe_text(text, sizeof(text), s, (size_t)len),
+				      strlen(s) + 1 < (size_t)len ? " and more strings" : "",
+				      BATON_IMAGE_COMPATIBLE);
 	rc = check_props(fdt, 0, root_props, sizeof(root_props) / sizeof(root_props[0]),
 			 "the root node", d);
 	if (rc < 0)
@@ -1000,7 +1006,7 @@ static int open_tables(struct baton_image *img, struct baton_diag *d)
 	int *nodes[] = { &img->fds_node, &img->regions_node, &img->objects_node };
 	const void *fdt = img->fdt;
 	unsigned int i = 0;
-	char text[64];
+	char text[64], where[16];
 	int node, rc;
 
 	fdt_for_each_subnode(node, fdt, 0) {
@@ -1012,7 +1018,8 @@ static int open_tables(struct baton_image *img, struct baton_diag *d)
 			return baton_diag_set(d, -EBADMSG,
 					      "image has node /%s where /%s belongs (the root holds fds, regions and objects, in this order)",
 					      node_name_text(fdt, node, text, sizeof(text)), names[i]);
-		rc = check_props(fdt, node, NULL, 0, names[i], d);
+		snprintf(where, sizeof(where), "/%s", names[i]);
+		rc = check_props(fdt, node, NULL, 0, where, d);
 		if (rc < 0)
 			return rc;
 		*nodes[i++] = node;
