@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: runtime, new side — receiving, binding and restoring the state
+ *
+ * A successor finds BATON_HANDOFF in its environment and, inside
+ * baton_rt_start(), connects to the abstract socket it names, checks that
+ * the kernel reports its parent (same uid) at the other end, says HELLO and
+ * receives the IMAGE message (the sealed image memfd and the control
+ * listener) and the fd table in FDS batches. Then, all or nothing:
+ *
+ *   verify  the memfd's seals and size, then baton_image_open() (checksum,
+ *           structure) before a byte is trusted
+ *   bind    baton_bind() against the own catalog: path, binding, fingerprints
+ *           and fields (rules 1 to 6); any finding refuses the update
+ *   regions mapped again, read-only until the commit
+ *   decode  one object per image node, in the reader's schema of its version
+ *   steps   the handler's upgrade steps, version by version, to the highest
+ *           version it reads
+ *   restore every handler's restore, object by object
+ *
+ * Any failure sends REFUSE with every reason and returns an error (the
+ * program exits; the predecessor thaws). Success sends READY and waits for
+ * COMMIT; ABORT releases everything and returns an error. End of stream
+ * without ABORT means the predecessor died: if its pid is gone this process
+ * takes over (and says so in the log), since nobody else serves.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rt.h"
+#include "transport/fault.h"
+
+static void bind_finding(void *ctx, const struct baton_finding *f)
+{
+	rt_reason_add(ctx, (uint16_t)f->rule, f->message);
+}
+
+static void refuse(struct baton_rt *rt, int sock, int status, const struct rt_reasons *rs)
+{
+	static uint8_t buf[BATON_MSG_MAX];
+	struct baton_msg_writer w;
+	unsigned int i;
+	size_t len;
+
+	for (i = 0; i < rs->n; i++)
+		rt_log(rt, BATON_LOG_ERROR, "refusing the predecessor's state: %s%s%s",
+		       rs->r[i].rule ? baton_rule_name(rs->r[i].rule) : "",
+		       rs->r[i].rule ? ": " : "", rs->r[i].text);
+	if (sock < 0)
+		return;
+	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_REFUSE);
+	baton_msg_put_i32(&w, BATON_TAG_STATUS, status < 0 ? status : -EPERM);
+	for (i = 0; i < rs->n; i++) {
+		if (w.len + strlen(rs->r[i].text) + 64 > BATON_MSG_MAX)
+			break;
+		if (rs->r[i].rule)
+			baton_msg_put_finding(&w, rs->r[i].rule, rs->r[i].text);
+		else
+			baton_msg_put_str(&w, BATON_TAG_REASON, rs->r[i].text);
+	}
+	if (baton_msg_end(&w, &len) == 0)
+		baton_tp_send(sock, buf, len, NULL, 0, NULL);
+}
+
+static int refuse1(struct baton_rt *rt, int sock, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int refuse1(struct baton_rt *rt, int sock, int status, const char *fmt, ...)
+{
+	static struct rt_reasons rs;
+	va_list ap;
+
+	rs.n = 1;
+	rs.dropped = 0;
+	rs.r[0].rule = 0;
+	va_start(ap, fmt);
+	vsnprintf(rs.r[0].text, sizeof(rs.r[0].text), fmt, ap);
+	va_end(ap);
+	snprintf(rt->err, sizeof(rt->err), "%s", rs.r[0].text);
+	refuse(rt, sock, status, &rs);
+	return status;
+}
+
+/* Runs the steps from o's version up to target; returns the upgraded object. */
+static int upgrade(struct baton_rt *rt, struct rt_handler *h, struct baton_obj **po,
+		   uint32_t target, int sock, const char *writer)
+{
+	struct baton_obj *in = *po;
+	char cs[BATON_UUID_STRLEN + 1], err[BATON_MESSAGE_MAX];
+	int rc;
+
+	baton_uuid_format(&in->contract, cs);
+	while (in->version < target) {
+		const struct baton_rec_schema *next;
+		struct rt_step *st = rt_find_step(rt, h, &in->contract, in->version);
+		struct baton_obj *out;
+
+		next = baton_catalog_find_schema(rt->cat, &in->contract, in->version + 1);
+		if (!st || !next)
+			return refuse1(rt, sock, -ENOENT,
+				       "object \"%s\" (%s %s, written by handler %s of %s): handler %s has no upgrade step from version %u to %u",
+				       in->key, in->schema->name, cs, in->writer_handler, writer,
+				       h->rec->name, in->version, in->version + 1);
+		out = rt_obj_new(rt, next, in->key, in->flags, &rc);
+		if (!out)
+			return refuse1(rt, sock, rc, "object \"%s\": %s", in->key, strerror(-rc));
+		out->handler = in->handler;
+		memcpy(out->writer_handler, in->writer_handler, sizeof(out->writer_handler));
+		rc = st->fn(st->ctx, in, out);
+		if (rc == 0)
+			rc = rt_obj_check_set(out, err, sizeof(err)) < 0 ? -EINVAL : 0;
+		else
+			snprintf(err, sizeof(err), "the step returned %d", rc);
+		if (rc != 0) {
+			rt_obj_free(out);
+			return refuse1(rt, sock, rc < 0 ? rc : -ECANCELED,
+				       "object \"%s\" (%s %s, written by handler %s of %s): upgrade step of handler %s from version %u to %u failed: %s",
+				       in->key, in->schema->name, cs, in->writer_handler, writer,
+				       h->rec->name, in->version, in->version + 1, err);
+		}
+		rt_obj_free(in);
+		in = out;
+		*po = in;
+	}
+	return 0;
+}
+
+int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
+		     const struct baton_image *img, int *fds, uint32_t nfds,
+		     int sock, bool dry_run)
+{
+	static struct rt_reasons rs;
+	struct baton_binding *b = NULL;
+	struct baton_region **regions = NULL;
+	struct baton_image_object io = { .node = -1 };
+	struct baton_obj *objs = NULL, **tail = &objs, *o;
+	char writer[BATON_NAME_MAX + BATON_RELEASE_STRMAX + 2], rel[BATON_RELEASE_STRMAX];
+	char err[BATON_MESSAGE_MAX];
+	uint32_t i, restored = 0;
+	int rc;
+
+	baton_release_format(&img->h.release, rel, sizeof(rel));
+	snprintf(writer, sizeof(writer), "%s %s", img->h.program, rel);
+	rs.n = rs.dropped = 0;
+	b = calloc(img->nobjects ? img->nobjects : 1, sizeof(*b));
+	regions = calloc(img->nregions ? img->nregions : 1, sizeof(*regions));
+	if (!b || !regions) {
+		rc = refuse1(rt, sock, -ENOMEM, "restore: out of memory");
+		goto out;
+	}
+	rc = baton_bind(cat, img, b, img->nobjects, bind_finding, &rs);
+	if (rc != 0) {
+		if (rc < 0 && !rs.n)
+			rt_reason_add(&rs, 0, "bind: the image could not be bound");
+		snprintf(rt->err, sizeof(rt->err), "%s %s refuses the state of %s: %.700s", rt->name,
+			 rt->release, writer, rs.n ? rs.r[0].text : "bind failed");
+		refuse(rt, sock, rc < 0 ? rc : -EPERM, &rs);
+		rc = rc < 0 ? rc : -EPERM;
+		goto out;
+	}
+	for (i = 0; i < img->nregions; i++) {
+		struct baton_image_region ir;
+
+		if (baton_image_get_region(img, i, &ir) < 0 || ir.fd >= nfds || fds[ir.fd] < 0) {
+			rc = refuse1(rt, sock, -EBADMSG, "region %u of the image has no memfd", i);
+			goto out;
+		}
+		rc = rt_region_adopt(rt, ir.name, fds[ir.fd], ir.size, &regions[i], err, sizeof(err));
+		if (rc < 0) {
+			refuse1(rt, sock, rc, "%s", err);
+			goto out;
+		}
+		fds[ir.fd] = -1;
+	}
+	while (baton_image_next_object(img, &io) > 0) {
+		const struct baton_binding *bd = &b[io.index];
+		struct rt_handler *h;
+
+		if (bd->dropped || !bd->handler) {
+			rt_log(rt, BATON_LOG_WARNING,
+			       "object \"%s\" (handler %s of %s) is optional and nothing here reads it: dropped",
+			       io.key, io.handler, writer);
+			continue;
+		}
+		h = rt_find_handler(rt, bd->handler->name);
+		if (!h) {
+			rc = refuse1(rt, sock, -ENOENT, "object \"%s\": handler %s has no code",
+				     io.key, bd->handler->name);
+			goto out;
+		}
+		rc = rt_obj_decode(rt, img, &io, bd->schema, fds, nfds, regions, &o, err, sizeof(err));
+		if (rc < 0) {
+			refuse1(rt, sock, rc, "%s (written by handler %s of %s)", err, io.handler, writer);
+			goto out;
+		}
+		o->handler = bd->handler;
+		o->target_version = bd->target_version;
+		*tail = o;
+		tail = &o->next;
+	}
+	/* Steps and restores, in image order, each object replaced by its upgrade. */
+	for (struct baton_obj **pp = &objs; *pp; pp = &(*pp)->next) {
+		struct baton_obj *next = (*pp)->next;
+		struct rt_handler *h = rt_find_handler(rt, (*pp)->handler->name);
+		char cs[BATON_UUID_STRLEN + 1];
+
+		(*pp)->next = NULL;
+		rc = upgrade(rt, h, pp, (*pp)->target_version, sock, writer);
+		(*pp)->next = next;
+		if (rc < 0)
+			goto out;
+		if (dry_run && !h->ops.restore)
+			continue;
+		rc = h->ops.restore(h->ops.ctx, *pp);
+		if (rc != 0) {
+			baton_uuid_format(&(*pp)->contract, cs);
+			rc = refuse1(rt, sock, rc < 0 ? rc : -ECANCELED,
+				     "object \"%s\" (%s %s version %u, written by handler %s of %s): restore by handler %s returned %d",
+				     (*pp)->key, (*pp)->schema->name, cs, (*pp)->version,
+				     (*pp)->writer_handler, writer, h->rec->name, rc);
+			goto out;
+		}
+		restored++;
+	}
+	rt_log(rt, BATON_LOG_INFO, "%s %u object(s) of %s generation %llu",
+	       dry_run ? "dry run: restored" : "restored", restored, writer,
+	       (unsigned long long)img->h.generation);
+	rc = (int)restored;
+out:
+	/* Untaken fds are closed; objects end here, after their restore. */
+	for (o = objs; o; o = o->next)
+		rt_obj_close_untaken(o);
+	rt_obj_free_list(objs);
+	baton_tp_close_all(fds, nfds);
+	free(regions);
+	free(b);
+	return rc;
+}
+
+/* The old process's pid is gone (or is no longer our parent). */
+static bool predecessor_gone(pid_t pid)
+{
+	return getppid() != pid || (kill(pid, 0) < 0 && errno == ESRCH);
+}
+
+int rt_finish(struct baton_rt *rt, const struct baton_image_header *h, int ctl_fd)
+{
+	int rc;
+
+	rc = rt_regions_commit(rt);
+	if (rc < 0)
+		return rc;
+	rt->origin.restored = true;
+	baton_strlcpy(rt->origin.program, h->program, sizeof(rt->origin.program));
+	rt->origin.release = h->release;
+	rt->origin.build_id = h->build_id;
+	rt->origin.frozen_at_ns = h->frozen_at_ns;
+	rt->origin.restored_at_ns = baton_now_ns();
+	rt->generation = h->generation + 1;
+	rt->origin.generation = rt->generation;
+	return rt_control_open(rt, ctl_fd);
+}
+
+int rt_new_start(struct baton_rt *rt)
+{
+	static uint8_t buf[BATON_MSG_MAX];
+	struct baton_image img;
+	struct baton_msg_writer w;
+	struct baton_msg m;
+	struct baton_diag d;
+	struct ucred cred;
+	char name[BATON_HANDOFF_NAME_MAX + 1];
+	const void *map = NULL;
+	uint64_t image_len = 0, t0;
+	uint32_t nfds = 0, has_ctl = 0, old_pid = 0;
+	int sock, rc, in_fds[2] = { -1, -1 }, *fds = NULL, ctl_fd = -1, image_fd = -1;
+	size_t len, got;
+
+	snprintf(name, sizeof(name), "%s", getenv(BATON_ENV_HANDOFF));
+	unsetenv(BATON_ENV_HANDOFF);
+	sock = baton_tp_connect(name, &d);
+	if (sock < 0)
+		return rt_fail(rt, sock, "successor: %s", d.msg);
+	rc = baton_tp_peercred(sock, &cred);
+	if (rc < 0 || cred.uid != geteuid() || cred.pid != getppid()) {
+		close(sock);
+		return rt_fail(rt, -EPERM,
+			       "successor: the handoff socket @%s is held by pid %d uid %d, not by the parent (pid %d uid %d) that started this process: not talking to it",
+			       name, (int)cred.pid, (int)cred.uid, (int)getppid(), (int)geteuid());
+	}
+
+	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_HELLO);
+	baton_msg_put_u32(&w, BATON_TAG_PID, (uint32_t)getpid());
+	baton_msg_put_str(&w, BATON_TAG_PROGRAM, rt->name);
+	baton_msg_put_str(&w, BATON_TAG_RELEASE, rt->release);
+	if (rt->cat->build_id.len)
+		baton_msg_put(&w, BATON_TAG_BUILD_ID, rt->cat->build_id.b, rt->cat->build_id.len);
+	rc = baton_msg_end(&w, &len);
+	if (rc == 0)
+		rc = baton_tp_send(sock, buf, len, NULL, 0, &d);
+	if (rc < 0) {
+		close(sock);
+		return rt_fail(rt, rc, "successor: hello: %s", d.msg);
+	}
+
+	rc = baton_tp_recv(sock, buf, sizeof(buf), &len, in_fds, 2, &got, (int)rt->timeout_ms, -1, &d);
+	if (rc == 0)
+		rc = baton_msg_parse(&m, buf, len, &d);
+	if (rc == 0 && m.type != BATON_MSG_IMAGE)
+		rc = baton_diag_set(&d, -EPROTO, "expected an image message, got %s",
+				    baton_msg_type_name(m.type));
+	if (rc == 0) {
+		baton_msg_get_u64(&m, BATON_TAG_IMAGE_LEN, &image_len);
+		baton_msg_get_u32(&m, BATON_TAG_NFDS, &nfds);
+		baton_msg_get_u32(&m, BATON_TAG_CONTROL_FD, &has_ctl);
+		baton_msg_get_u32(&m, BATON_TAG_PID, &old_pid);
+		if (got != 1 + has_ctl || image_len > BATON_IMAGE_MAX_SIZE || nfds > BATON_IMAGE_MAX_FDS)
+			rc = baton_diag_set(&d, -EBADMSG,
+					    "image message: %zu fds, %llu bytes, %u table fds do not add up",
+					    got, (unsigned long long)image_len, nfds);
+	}
+	if (rc < 0) {
+		baton_tp_close_all(in_fds, got);
+		refuse1(rt, sock, rc, "successor: %s", d.msg);
+		close(sock);
+		return rc;
+	}
+	image_fd = in_fds[0];
+	ctl_fd = has_ctl ? in_fds[1] : -1;
+	t0 = baton_now_ns();
+	fds = calloc(nfds ? nfds : 1, sizeof(*fds));
+	if (!fds) {
+		rc = refuse1(rt, sock, -ENOMEM, "successor: out of memory for %u fds", nfds);
+		goto fail;
+	}
+	rc = baton_tp_recv_fds(sock, fds, nfds, (int)rt->timeout_ms, -1, &d);
+	if (rc < 0) {
+		free(fds);
+		fds = NULL;
+		refuse1(rt, sock, rc, "successor: receiving the fd table: %s", d.msg);
+		goto fail;
+	}
+	rc = baton_tp_image_map(image_fd, (size_t)image_len, &map, &d);
+	if (rc == 0)
+		rc = baton_image_open(&img, map, (size_t)image_len, &d);
+	if (rc < 0) {
+		baton_tp_close_all(fds, nfds);
+		refuse1(rt, sock, rc, "successor: the image: %s", d.msg);
+		goto fail;
+	}
+	if (img.nfds != nfds) {
+		baton_tp_close_all(fds, nfds);
+		rc = refuse1(rt, sock, -EBADMSG,
+			     "successor: the image lists %u fds, the predecessor sent %u", img.nfds, nfds);
+		goto fail;
+	}
+	rc = rt_restore_image(rt, rt->cat, &img, fds, nfds, sock, false);
+	if (rc < 0)
+		goto fail;
+
+	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_READY);
+	baton_msg_put_u64(&w, BATON_TAG_RESTORE_NS, baton_now_ns() - t0);
+	baton_msg_put_u32(&w, BATON_TAG_OBJECTS, (uint32_t)rc);
+	rc = baton_msg_end(&w, &len);
+	if (rc == 0)
+		rc = baton_tp_send(sock, buf, len, NULL, 0, &d);
+	if (rc < 0) {
+		rt_fail(rt, rc, "successor: ready: %s", d.msg);
+		goto fail;
+	}
+
+	/* Wait for the commit point; the predecessor is authoritative until then. */
+	rc = baton_tp_recv(sock, buf, sizeof(buf), &len, NULL, 0, NULL, (int)rt->timeout_ms, -1, &d);
+	if (rc == -EPIPE) {
+		if (!predecessor_gone((pid_t)old_pid)) {
+			rt_fail(rt, -ECONNRESET,
+				"successor: the predecessor (pid %u) closed the handoff without COMMIT or ABORT and still runs: not taking over",
+				old_pid);
+			rc = -ECONNRESET;
+			goto fail;
+		}
+		rt_log(rt, BATON_LOG_WARNING,
+		       "successor: the predecessor (pid %u) died after READY without COMMIT; nobody else serves, so this process takes over",
+		       old_pid);
+	} else {
+		if (rc == 0)
+			rc = baton_msg_parse(&m, buf, len, &d);
+		if (rc == 0 && m.type == BATON_MSG_ABORT) {
+			char why[BATON_MSG_TEXT_MAX + 1] = "no reason given";
+
+			baton_msg_get_str(&m, BATON_TAG_REASON, why, sizeof(why));
+			rt_fail(rt, -ECANCELED, "successor: the predecessor aborted the update: %s", why);
+			rc = -ECANCELED;
+			goto fail;
+		}
+		if (rc == 0 && m.type != BATON_MSG_COMMIT)
+			rc = baton_diag_set(&d, -EPROTO, "expected commit, got %s",
+					    baton_msg_type_name(m.type));
+		if (rc < 0) {
+			rt_fail(rt, rc, "successor: waiting for commit: %s", d.msg);
+			goto fail;
+		}
+	}
+	close(sock);
+	munmap((void *)map, (size_t)image_len);
+	close(image_fd);
+	free(fds);
+	rc = rt_finish(rt, &img.h, ctl_fd);
+	if (rc < 0)
+		return rc;
+	rt_log(rt, BATON_LOG_INFO, "serving as generation %llu, state from %s (pid %u)",
+	       (unsigned long long)rt->generation, img.h.program, old_pid);
+	return 0;
+fail:
+	if (map)
+		munmap((void *)map, (size_t)image_len);
+	while (rt->regions)
+		baton_region_destroy(rt->regions);
+	if (ctl_fd >= 0)
+		close(ctl_fd);
+	close(image_fd);
+	free(fds);
+	close(sock);
+	return rc;
+}
+
+int rt_dry_run(struct baton_rt *rt, const char *path)
+{
+	struct baton_image img;
+	struct baton_diag d;
+	struct stat st;
+	void *buf = NULL;
+	int *fds = NULL, fd, rc;
+	uint32_t i;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return rt_fail(rt, -errno, "dry run: cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > BATON_IMAGE_MAX_SIZE) {
+		close(fd);
+		return rt_fail(rt, -EINVAL, "dry run: %s is not an image of a sensible size", path);
+	}
+	rc = posix_memalign(&buf, 8, (size_t)st.st_size);
+	if (rc) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		free(buf);
+		return rt_fail(rt, -EIO, "dry run: short read of %s", path);
+	}
+	rc = baton_image_open(&img, buf, (size_t)n, &d);
+	if (rc < 0) {
+		free(buf);
+		return rt_fail(rt, rc, "dry run: %s: %s", path, d.msg);
+	}
+	/* A stored image has no fds: stand-ins, and empty regions of the right size. */
+	fds = calloc(img.nfds ? img.nfds : 1, sizeof(*fds));
+	for (i = 0; fds && i < img.nfds; i++)
+		fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (i = 0; fds && i < img.nregions; i++) {
+		struct baton_image_region ir;
+
+		if (baton_image_get_region(&img, i, &ir) == 0 && ir.fd < img.nfds) {
+			close(fds[ir.fd]);
+			fds[ir.fd] = memfd_create(ir.name, MFD_CLOEXEC);
+			if (fds[ir.fd] >= 0 && ftruncate(fds[ir.fd], (off_t)ir.size) < 0) {
+				close(fds[ir.fd]);
+				fds[ir.fd] = -1;
+			}
+		}
+	}
+	rc = fds ? rt_restore_image(rt, rt->cat, &img, fds, img.nfds, -1, true) : -ENOMEM;
+	if (rc >= 0) {
+		rc = rt_finish(rt, &img.h, -1);
+		rt_log(rt, BATON_LOG_INFO, "dry run of %s: restored, not serving", path);
+	}
+	free(fds);
+	free(buf);
+	return rc < 0 ? rc : 0;
+}

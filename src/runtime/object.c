@@ -1,0 +1,974 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: runtime objects — preserved state typed by its schema
+ *
+ * A struct baton_obj is one preserved object in memory: its key, contract and
+ * version, and one value per field of the schema of that (contract, version)
+ * in the program's own catalog. Setters check the type and range against the
+ * schema, getters check the type, so a handler cannot write what its
+ * successor's schema would not read. Objects turn into image nodes when the
+ * old side saves (rt_image_write) and back into objects on the new side
+ * (rt_obj_decode), where upgrade steps and restore read them.
+ *
+ * File descriptors: set_fd keeps a duplicate (the caller keeps its own), so
+ * the value stays valid until the image is sent. On the new side a received
+ * fd belongs to its object until a handler takes it; whatever nobody takes is
+ * closed after restore.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rt.h"
+#include "transport/fault.h"
+
+const char *baton_obj_key(const struct baton_obj *o)
+{
+	return o->key;
+}
+
+baton_uuid baton_obj_contract(const struct baton_obj *o)
+{
+	return o->contract;
+}
+
+uint32_t baton_obj_version(const struct baton_obj *o)
+{
+	return o->version;
+}
+
+struct baton_obj *rt_obj_new(struct baton_rt *rt, const struct baton_rec_schema *schema,
+			     const char *key, uint32_t flags, int *err)
+{
+	struct baton_obj *o;
+	uint32_t i;
+
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	o->rt = rt;
+	if (baton_strlcpy(o->key, key, sizeof(o->key)) < 0) {
+		free(o);
+		*err = -ENAMETOOLONG;
+		return NULL;
+	}
+	o->schema = schema;
+	o->contract = baton_rec_uuid(schema->contract);
+	o->version = schema->version;
+	o->flags = flags;
+	o->nfields = schema->hdr.count;
+	o->vals = calloc(o->nfields ? o->nfields : 1, sizeof(*o->vals));
+	if (!o->vals) {
+		free(o);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < o->nfields; i++)
+		o->vals[i].fd = -1;
+	return o;
+}
+
+void rt_obj_free(struct baton_obj *o)
+{
+	uint32_t i;
+
+	if (!o)
+		return;
+	for (i = 0; i < o->nfields; i++) {
+		struct baton_val *v = &o->vals[i];
+
+		free(v->data);
+		rt_obj_free(v->nested);
+		if (v->fd >= 0 && !v->taken)
+			close(v->fd);
+	}
+	free(o->vals);
+	free(o);
+}
+
+void rt_obj_free_list(struct baton_obj *o)
+{
+	while (o) {
+		struct baton_obj *next = o->next;
+
+		rt_obj_free(o);
+		o = next;
+	}
+}
+
+void rt_obj_close_untaken(struct baton_obj *o)
+{
+	uint32_t i;
+
+	for (i = 0; i < o->nfields; i++) {
+		struct baton_val *v = &o->vals[i];
+
+		if (v->nested)
+			rt_obj_close_untaken(v->nested);
+		if (v->fd >= 0 && !v->taken) {
+			close(v->fd);
+			v->fd = -1;
+		}
+	}
+}
+
+static int field(const struct baton_obj *o, const char *name, const struct baton_field **f)
+{
+	const struct baton_field *fields = baton_schema_fields(o->schema);
+	uint32_t i;
+
+	if (!name)
+		return -EINVAL;
+	for (i = 0; i < o->nfields; i++) {
+		if (strncmp(fields[i].name, name, BATON_NAME_MAX) == 0) {
+			*f = &fields[i];
+			return (int)i;
+		}
+	}
+	return -ENOENT;
+}
+
+int rt_obj_check_set(const struct baton_obj *o, char *err, size_t size)
+{
+	const struct baton_field *fields = baton_schema_fields(o->schema);
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < o->nfields; i++) {
+		if (!o->vals[i].set) {
+			snprintf(err, size, "object \"%s\": field %s (%s) of %s version %u was not set",
+				 o->key, fields[i].name, baton_type_name(fields[i].type),
+				 o->schema->name, o->version);
+			return -EINVAL;
+		}
+		if (o->vals[i].nested) {
+			rc = rt_obj_check_set(o->vals[i].nested, err, size);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Integers                                                                 */
+
+static bool is_signed(uint32_t t)
+{
+	return t >= BATON_T_I8 && t <= BATON_T_I64;
+}
+
+static bool is_unsigned(uint32_t t)
+{
+	return t >= BATON_T_U8 && t <= BATON_T_U64;
+}
+
+static uint64_t umax(uint32_t t)
+{
+	size_t w = baton_type_width(t);
+
+	return w >= 8 ? UINT64_MAX : (1ull << (w * 8)) - 1;
+}
+
+static int64_t smax(uint32_t t)
+{
+	size_t w = baton_type_width(t);
+
+	return w >= 8 ? INT64_MAX : (int64_t)((1ull << (w * 8 - 1)) - 1);
+}
+
+int baton_obj_set_uint(struct baton_obj *o, const char *name, uint64_t v)
+{
+	const struct baton_field *f;
+	int i = field(o, name, &f);
+
+	if (i < 0)
+		return i;
+	if (is_unsigned(f->type)) {
+		if (v > umax(f->type))
+			return -ERANGE;
+	} else if (is_signed(f->type)) {
+		if (v > (uint64_t)smax(f->type))
+			return -ERANGE;
+	} else {
+		return -EINVAL;
+	}
+	o->vals[i].u = v;
+	o->vals[i].set = true;
+	return 0;
+}
+
+int baton_obj_set_int(struct baton_obj *o, const char *name, int64_t v)
+{
+	const struct baton_field *f;
+	int i = field(o, name, &f);
+
+	if (i < 0)
+		return i;
+	if (is_signed(f->type)) {
+		if (v > smax(f->type) || v < -smax(f->type) - 1)
+			return -ERANGE;
+	} else if (is_unsigned(f->type)) {
+		if (v < 0 || (uint64_t)v > umax(f->type))
+			return -ERANGE;
+	} else {
+		return -EINVAL;
+	}
+	o->vals[i].u = (uint64_t)v;
+	o->vals[i].set = true;
+	return 0;
+}
+
+static const struct baton_val *get_val(const struct baton_obj *o, const char *name,
+				       const struct baton_field **f, int *rc)
+{
+	int i = field(o, name, f);
+
+	if (i < 0) {
+		*rc = i;
+		return NULL;
+	}
+	if (!o->vals[i].set) {
+		*rc = -ENODATA;
+		return NULL;
+	}
+	*rc = 0;
+	return &o->vals[i];
+}
+
+int baton_obj_get_uint(const struct baton_obj *o, const char *name, uint64_t *v)
+{
+	const struct baton_field *f;
+	const struct baton_val *val;
+	int rc;
+
+	val = get_val(o, name, &f, &rc);
+	if (!val)
+		return rc;
+	if (is_signed(f->type) && (int64_t)val->u < 0)
+		return -ERANGE;
+	if (!is_signed(f->type) && !is_unsigned(f->type))
+		return -EINVAL;
+	*v = val->u;
+	return 0;
+}
+
+int baton_obj_get_int(const struct baton_obj *o, const char *name, int64_t *v)
+{
+	const struct baton_field *f;
+	const struct baton_val *val;
+	int rc;
+
+	val = get_val(o, name, &f, &rc);
+	if (!val)
+		return rc;
+	if (is_unsigned(f->type) && val->u > INT64_MAX)
+		return -ERANGE;
+	if (!is_signed(f->type) && !is_unsigned(f->type))
+		return -EINVAL;
+	*v = (int64_t)val->u;
+	return 0;
+}
+
+int baton_obj_set_bool(struct baton_obj *o, const char *name, bool v)
+{
+	const struct baton_field *f;
+	int i = field(o, name, &f);
+
+	if (i < 0)
+		return i;
+	if (f->type != BATON_T_BOOL)
+		return -EINVAL;
+	o->vals[i].u = v;
+	o->vals[i].set = true;
+	return 0;
+}
+
+int baton_obj_get_bool(const struct baton_obj *o, const char *name, bool *v)
+{
+	const struct baton_field *f;
+	const struct baton_val *val;
+	int rc;
+
+	val = get_val(o, name, &f, &rc);
+	if (!val)
+		return rc;
+	if (f->type != BATON_T_BOOL)
+		return -EINVAL;
+	*v = val->u != 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bytes, strings, arrays                                                   */
+
+static int set_data(struct baton_val *v, const void *buf, size_t bytes, size_t len)
+{
+	uint8_t *p = malloc(bytes + 1);
+
+	if (!p)
+		return -ENOMEM;
+	if (bytes)
+		memcpy(p, buf, bytes);
+	p[bytes] = '\0';
+	free(v->data);
+	v->data = p;
+	v->len = len;
+	v->set = true;
+	return 0;
+}
+
+int baton_obj_set_bytes(struct baton_obj *o, const char *name, const void *buf, size_t len)
+{
+	const struct baton_field *f;
+	int i = field(o, name, &f);
+
+	if (i < 0)
+		return i;
+	if (f->type != BATON_T_BYTES)
+		return -EINVAL;
+	if (len != f->size)
+		return -ERANGE;
+	return set_data(&o->vals[i], buf, len, len);
+}
+
+int baton_obj_get_bytes(const struct baton_obj *o, const char *name, void *buf, size_t len)
+{
+	const struct baton_field *f;
+	const struct baton_val *val;
+	int rc;
+
+	val = get_val(o, name, &f, &rc);
+	if (!val)
+		return rc;
+	if (f->type != BATON_T_BYTES)
+		return -EINVAL;
+	if (len < f->size)
+		return -ENOSPC;
+	memcpy(buf, val->data, f->size);
+	return 0;
+}
+
+int baton_obj_set_string(struct baton_obj *o, const char *name, const char *s, size_t len)
+{
+	const struct baton_field *f;
+	int i = field(o, name, &f);
+
+	if (i < 0)
+		return i;
+	if (f->type != BATON_T_STRING)
+		return -EINVAL;
+	if (len > f->size)
+		return -ERANGE;
+	if (len && memchr(s, '\0', len))
+		return -EINVAL;
+	return set_data(&o->vals[i], s, len, len);
+}
+
+int baton_obj_get_string(const struct baton_obj *o, const char *name, const char **s, size_t *len)
+{
+	const struct baton_field *f;
+	const struct baton_val *val;
+	int rc;
+
+	val = get_val(o, name, &f, &rc);
+	if (!val)
+		return rc;
+	if (f->type != BATON_T_STRING)
+		return -EINVAL;
+	*s = (const char *)val->data;
+	if (len)
+		*len = val->len;
+	return 0;
+}
+
+int baton_obj_set_array(struct baton_obj *o, const char *name, const void *elems, size_t n)
+{
+	const struct baton_field *f;
+	size_t w, k;
+	int i = field(o, name, &f);
+
+	if (i < 0)
+		return i;
+	if (f->type != BATON_T_ARRAY)
+		return -EINVAL;
+	if (n > f->size)
+		return -ERANGE;
+	w = baton_type_width(f->elem);
+	if (f->elem == BATON_T_BOOL)
+		for (k = 0; k < n; k++)
+			if (((const uint8_t *)elems)[k] > 1)
+				return -ERANGE;
+	return set_data(&o->vals[i], elems, n * w, n);
+}
+
+int baton_obj_get_array(const struct baton_obj *o, const char *name, void *elems, size_t max,
+			size_t *n)
+{
+	const struct baton_field *f;
+	const struct baton_val *val;
+	int rc;
+
+	val = get_val(o, name, &f, &rc);
+	if (!val)
+		return rc;
+	if (f->type != BATON_T_ARRAY)
+		return -EINVAL;
+	*n = val->len;
+	if (val->len > max)
+		return -ENOSPC;
+	if (val->len)
+		memcpy(elems, val->data, val->len * baton_type_width(f->elem));
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Nested objects, fds, regions                                             */
+
+int baton_obj_nested(struct baton_obj *o, const char *name, struct baton_obj **n)
+{
+	const struct baton_rec_schema *s;
+	const struct baton_field *f;
+	char key[BATON_KEY_MAX];
+	baton_uuid c;
+	int rc, i = field(o, name, &f);
+
+	if (i < 0)
+		return i;
+	if (f->type != BATON_T_SCHEMA)
+		return -EINVAL;
+	if (!o->vals[i].nested) {
+		if (baton_uuid_parse(&c, f->contract, baton_strnlen(f->contract, sizeof(f->contract))) < 0)
+			return -EINVAL;
+		s = baton_catalog_find_schema(o->rt->cat, &c, f->version);
+		if (!s)
+			return -ENOENT;
+		snprintf(key, sizeof(key), "%.120s/%s", o->key, f->name);
+		o->vals[i].nested = rt_obj_new(o->rt, s, key, 0, &rc);
+		if (!o->vals[i].nested)
+			return rc;
+		o->vals[i].set = true;
+	}
+	*n = o->vals[i].nested;
+	return 0;
+}
+
+int baton_obj_get_nested(const struct baton_obj *o, const char *name, const struct baton_obj **n)
+{
+	const struct baton_field *f;
+	const struct baton_val *val;
+	int rc;
+
+	val = get_val(o, name, &f, &rc);
+	if (!val)
+		return rc;
+	if (f->type != BATON_T_SCHEMA)
+		return -EINVAL;
+	*n = val->nested;
+	return 0;
+}
+
+int baton_obj_set_fd(struct baton_obj *o, const char *name, int fd)
+{
+	const struct baton_field *f;
+	int dup, i = field(o, name, &f);
+
+	if (i < 0)
+		return i;
+	if (f->type != BATON_T_FD)
+		return -EINVAL;
+	if (fd < 0)
+		return -EBADF;
+	if (BATON_FAULT("dup"))
+		return -EMFILE;
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dup < 0)
+		return -errno;
+	if (o->vals[i].fd >= 0 && !o->vals[i].taken)
+		close(o->vals[i].fd);
+	o->vals[i].fd = dup;
+	o->vals[i].taken = false;
+	o->vals[i].set = true;
+	return 0;
+}
+
+int baton_obj_take_fd(const struct baton_obj *o, const char *name, int *fd)
+{
+	const struct baton_field *f;
+	struct baton_val *val;
+	int rc;
+
+	val = (struct baton_val *)get_val(o, name, &f, &rc);
+	if (!val)
+		return rc;
+	if (f->type != BATON_T_FD)
+		return -EINVAL;
+	if (val->taken)
+		return -EALREADY;
+	if (val->fd < 0)
+		return -EBADF;
+	val->taken = true;
+	*fd = val->fd;
+	return 0;
+}
+
+int baton_obj_set_region(struct baton_obj *o, const char *name, struct baton_region *r)
+{
+	const struct baton_field *f;
+	int i = field(o, name, &f);
+
+	if (i < 0)
+		return i;
+	if (f->type != BATON_T_REGION)
+		return -EINVAL;
+	if (!r || r->rt != o->rt)
+		return -EINVAL;
+	o->vals[i].region = r;
+	o->vals[i].set = true;
+	return 0;
+}
+
+int baton_obj_get_region(const struct baton_obj *o, const char *name, struct baton_region **r)
+{
+	const struct baton_field *f;
+	const struct baton_val *val;
+	int rc;
+
+	val = get_val(o, name, &f, &rc);
+	if (!val)
+		return rc;
+	if (f->type != BATON_T_REGION)
+		return -EINVAL;
+	*r = val->region;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Objects into an image                                                    */
+
+struct fd_table {
+	int *fds;
+	struct baton_image_fd *ents;
+	size_t n, cap;
+	struct baton_region **regions;
+	size_t nregions, rcap;
+};
+
+static uint32_t fd_kind(int fd)
+{
+	char link[64], path[64];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return BATON_FD_OTHER;
+	if (S_ISSOCK(st.st_mode))
+		return BATON_FD_SOCKET;
+	if (S_ISFIFO(st.st_mode))
+		return BATON_FD_PIPE;
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		return BATON_FD_DEVICE;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		if (strncmp(link, "/memfd:", 7) == 0)
+			return BATON_FD_MEMFD;
+		if (strstr(link, "[eventfd]"))
+			return BATON_FD_EVENTFD;
+	}
+	if (S_ISREG(st.st_mode))
+		return BATON_FD_FILE;
+	return BATON_FD_OTHER;
+}
+
+static int table_add(struct fd_table *t, int fd, uint32_t kind, const char *name, uint32_t *index)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		int *fds = realloc(t->fds, cap * sizeof(*fds));
+		struct baton_image_fd *ents;
+
+		if (!fds)
+			return -ENOMEM;
+		t->fds = fds;
+		ents = realloc(t->ents, cap * sizeof(*ents));
+		if (!ents)
+			return -ENOMEM;
+		t->ents = ents;
+		t->cap = cap;
+	}
+	if (t->n >= BATON_IMAGE_MAX_FDS)
+		return -E2BIG;
+	t->fds[t->n] = fd;
+	memset(&t->ents[t->n], 0, sizeof(t->ents[t->n]));
+	t->ents[t->n].kind = kind;
+	baton_strlcpy(t->ents[t->n].name, name, sizeof(t->ents[t->n].name));
+	*index = (uint32_t)t->n++;
+	return 0;
+}
+
+static int collect(struct fd_table *t, struct baton_obj *o)
+{
+	const struct baton_field *fields = baton_schema_fields(o->schema);
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < o->nfields; i++) {
+		struct baton_val *v = &o->vals[i];
+
+		if (fields[i].type == BATON_T_FD && v->set) {
+			rc = table_add(t, v->fd, fd_kind(v->fd), fields[i].name, &v->index);
+			if (rc < 0)
+				return rc;
+		} else if (fields[i].type == BATON_T_REGION && v->set) {
+			struct baton_region *r = v->region;
+
+			if (r->index == UINT32_MAX) {
+				if (t->nregions == t->rcap) {
+					size_t cap = t->rcap ? t->rcap * 2 : 8;
+					struct baton_region **p = realloc(t->regions, cap * sizeof(*p));
+
+					if (!p)
+						return -ENOMEM;
+					t->regions = p;
+					t->rcap = cap;
+				}
+				rc = table_add(t, r->fd, BATON_FD_MEMFD, r->name, &r->fd_index);
+				if (rc < 0)
+					return rc;
+				r->index = (uint32_t)t->nregions;
+				t->regions[t->nregions++] = r;
+			}
+			v->index = r->index;
+		} else if (fields[i].type == BATON_T_SCHEMA && v->nested) {
+			rc = collect(t, v->nested);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* fd-table indexes an object refers to, its nested objects included. */
+static int refs(const struct baton_obj *o, uint32_t **list, size_t *n, size_t *cap)
+{
+	const struct baton_field *fields = baton_schema_fields(o->schema);
+	uint32_t i;
+
+	for (i = 0; i < o->nfields; i++) {
+		const struct baton_val *v = &o->vals[i];
+		uint32_t idx;
+
+		if (fields[i].type == BATON_T_FD)
+			idx = v->index;
+		else if (fields[i].type == BATON_T_REGION)
+			idx = v->region->fd_index;
+		else if (fields[i].type == BATON_T_SCHEMA) {
+			int rc = refs(v->nested, list, n, cap);
+
+			if (rc < 0)
+				return rc;
+			continue;
+		} else
+			continue;
+		if (*n == *cap) {
+			size_t c = *cap ? *cap * 2 : 8;
+			uint32_t *p = realloc(*list, c * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			*list = p;
+			*cap = c;
+		}
+		(*list)[(*n)++] = idx;
+	}
+	return 0;
+}
+
+static int write_fields(struct baton_image_writer *w, const struct baton_obj *o)
+{
+	const struct baton_field *fields = baton_schema_fields(o->schema);
+	uint32_t i;
+	int rc;
+
+	/* Properties first: a property may not follow a subnode. */
+	for (i = 0; i < o->nfields; i++) {
+		const struct baton_field *f = &fields[i];
+		const struct baton_val *v = &o->vals[i];
+		uint8_t sc[8];
+
+		if (baton_type_is_scalar(f->type)) {
+			size_t n = baton_encode_scalar(f->type, v->u, sc);
+
+			rc = baton_image_field(w, f->name, sc, n);
+		} else if (f->type == BATON_T_BYTES) {
+			rc = baton_image_field(w, f->name, v->data, v->len);
+		} else if (f->type == BATON_T_STRING) {
+			/* the text and its terminating NUL (set_data keeps one) */
+			rc = baton_image_field(w, f->name, v->data, v->len + 1);
+		} else if (f->type == BATON_T_ARRAY) {
+			size_t ew = baton_type_width(f->elem), k;
+			uint8_t *enc = malloc(v->len * ew + 1);
+
+			if (!enc)
+				return -ENOMEM;
+			for (k = 0; k < v->len; k++) {
+				uint64_t e = 0;
+
+				switch (ew) {
+				case 1: e = v->data[k]; break;
+				case 2: { uint16_t x; memcpy(&x, v->data + k * 2, 2); e = x; break; }
+				case 4: { uint32_t x; memcpy(&x, v->data + k * 4, 4); e = x; break; }
+				default: memcpy(&e, v->data + k * 8, 8); break;
+				}
+				baton_encode_scalar(f->elem, e, enc + k * ew);
+			}
+			rc = baton_image_field(w, f->name, enc, v->len * ew);
+			free(enc);
+		} else if (f->type == BATON_T_FD || f->type == BATON_T_REGION) {
+			baton_encode_u32(sc, v->index);
+			rc = baton_image_field(w, f->name, sc, 4);
+		} else {
+			continue;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	for (i = 0; i < o->nfields; i++) {
+		if (fields[i].type != BATON_T_SCHEMA)
+			continue;
+		rc = baton_image_begin_nested(w, fields[i].name);
+		if (rc < 0)
+			return rc;
+		rc = write_fields(w, o->vals[i].nested);
+		if (rc < 0)
+			return rc;
+		rc = baton_image_end_nested(w);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int rt_image_write(struct baton_rt *rt, struct baton_obj *objs, void *buf, size_t size,
+		   const struct baton_image_header *h, size_t *len, int **fdsp, size_t *nfdsp,
+		   char *err, size_t errsize)
+{
+	struct baton_image_writer w;
+	struct fd_table t = { 0 };
+	struct baton_region *r;
+	struct baton_obj *o;
+	uint32_t *list = NULL;
+	size_t i, cap = 0;
+	int rc;
+
+	for (r = rt->regions; r; r = r->next)
+		r->index = r->fd_index = UINT32_MAX;
+	for (o = objs; o; o = o->next) {
+		rc = collect(&t, o);
+		if (rc < 0) {
+			snprintf(err, errsize, "object \"%s\": collecting its fds: %s", o->key,
+				 strerror(-rc));
+			goto out;
+		}
+	}
+	rc = baton_image_writer_init(&w, buf, size, h);
+	for (i = 0; rc == 0 && i < t.n; i++)
+		rc = baton_image_add_fd(&w, &t.ents[i]) < 0 ? w.err ? w.err : -EINVAL : 0;
+	for (i = 0; rc == 0 && i < t.nregions; i++) {
+		struct baton_image_region ir = { .fd = t.regions[i]->fd_index,
+						 .size = t.regions[i]->size };
+
+		baton_strlcpy(ir.name, t.regions[i]->name, sizeof(ir.name));
+		rc = baton_image_add_region(&w, &ir) < 0 ? w.err ? w.err : -EINVAL : 0;
+	}
+	for (o = objs; rc == 0 && o; o = o->next) {
+		baton_fingerprint fp;
+		struct baton_diag d;
+		size_t n = 0;
+
+		rc = baton_catalog_fingerprint(rt->cat, o->schema, &fp, &d);
+		if (rc < 0) {
+			snprintf(err, errsize, "object \"%s\": fingerprint of %s version %u: %s",
+				 o->key, o->schema->name, o->version, d.msg);
+			goto out;
+		}
+		rc = baton_image_begin_object(&w, o->key, &o->contract, o->version, o->handler->name,
+					      &fp, o->flags);
+		if (rc == 0)
+			rc = refs(o, &list, &n, &cap);
+		if (rc == 0 && n)
+			rc = baton_image_object_refs(&w, list, n);
+		if (rc == 0)
+			rc = write_fields(&w, o);
+		if (rc == 0)
+			rc = baton_image_end_object(&w);
+		if (rc < 0 && rc != -ENOSPC) {
+			snprintf(err, errsize, "object \"%s\" (%s version %u, handler %s): %s",
+				 o->key, o->schema->name, o->version, o->handler->name,
+				 w.diag.msg[0] ? w.diag.msg : strerror(-rc));
+			goto out;
+		}
+	}
+	if (rc == 0)
+		rc = baton_image_finish(&w, len);
+	if (rc < 0 && rc != -ENOSPC)
+		snprintf(err, errsize, "writing the image: %s",
+			 w.diag.msg[0] ? w.diag.msg : strerror(-rc));
+out:
+	free(list);
+	free(t.ents);
+	free(t.regions);
+	if (rc == 0) {
+		*fdsp = t.fds;
+		*nfdsp = t.n;
+	} else {
+		free(t.fds);
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* An image node into an object                                             */
+
+static int decode_fields(struct baton_rt *rt, const struct baton_image *img, int node,
+			 struct baton_obj *o, int *fds, uint32_t nfds,
+			 struct baton_region **regions, char *err, size_t errsize)
+{
+	const struct baton_field *fields = baton_schema_fields(o->schema);
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < o->nfields; i++) {
+		const struct baton_field *f = &fields[i];
+		struct baton_val *v = &o->vals[i];
+		const uint8_t *val;
+		const void *pv;
+		size_t len;
+
+		if (f->type == BATON_T_SCHEMA) {
+			const struct baton_rec_schema *s;
+			baton_uuid c;
+			int sub = baton_image_get_nested(img, node, f->name);
+
+			baton_uuid_parse(&c, f->contract, baton_strnlen(f->contract, sizeof(f->contract)));
+			s = baton_catalog_find_schema(rt->cat, &c, f->version);
+			if (sub < 0 || !s)
+				goto missing;
+			v->nested = rt_obj_new(rt, s, o->key, 0, &rc);
+			if (!v->nested)
+				return rc;
+			snprintf(v->nested->key, sizeof(v->nested->key), "%.120s/%s", o->key, f->name);
+			rc = decode_fields(rt, img, sub, v->nested, fds, nfds, regions, err, errsize);
+			if (rc < 0)
+				return rc;
+			v->set = true;
+			continue;
+		}
+		if (baton_image_get_field(img, node, f->name, &pv, &len) < 0)
+			goto missing;
+		val = pv;
+		if (baton_type_is_scalar(f->type)) {
+			if (len != baton_type_width(f->type))
+				goto bad;
+			v->u = baton_decode_scalar(f->type, val);
+		} else if (f->type == BATON_T_BYTES) {
+			if (len != f->size)
+				goto bad;
+			rc = set_data(v, val, len, len);
+			if (rc < 0)
+				return rc;
+		} else if (f->type == BATON_T_STRING) {
+			if (len == 0 || val[len - 1] != '\0' || len - 1 > f->size ||
+			    memchr(val, '\0', len - 1))
+				goto bad;
+			rc = set_data(v, val, len - 1, len - 1);
+			if (rc < 0)
+				return rc;
+		} else if (f->type == BATON_T_ARRAY) {
+			size_t ew = baton_type_width(f->elem), k, n;
+
+			if (!ew || len % ew || len / ew > f->size)
+				goto bad;
+			n = len / ew;
+			v->data = malloc(len + 1);
+			if (!v->data)
+				return -ENOMEM;
+			for (k = 0; k < n; k++) {
+				uint64_t e = baton_decode_scalar(f->elem, val + k * ew);
+
+				switch (ew) {
+				case 1: v->data[k] = (uint8_t)e; break;
+				case 2: { uint16_t x = (uint16_t)e; memcpy(v->data + k * 2, &x, 2); break; }
+				case 4: { uint32_t x = (uint32_t)e; memcpy(v->data + k * 4, &x, 4); break; }
+				default: memcpy(v->data + k * 8, &e, 8); break;
+				}
+			}
+			v->len = n;
+		} else if (f->type == BATON_T_FD) {
+			uint32_t idx;
+
+			if (len != 4)
+				goto bad;
+			idx = baton_decode_u32(val);
+			if (idx >= nfds || fds[idx] < 0) {
+				snprintf(err, errsize,
+					 "object \"%s\": fd field %s refers to fd %u, which is missing or already used",
+					 o->key, f->name, idx);
+				return -EBADMSG;
+			}
+			v->fd = fds[idx];
+			fds[idx] = -1;   /* the object owns it now */
+		} else if (f->type == BATON_T_REGION) {
+			struct baton_image_region ir;
+			uint32_t idx;
+
+			if (len != 4)
+				goto bad;
+			idx = baton_decode_u32(val);
+			if (baton_image_get_region(img, idx, &ir) < 0 || !regions[idx])
+				goto bad;
+			v->region = regions[idx];
+		}
+		v->set = true;
+	}
+	return 0;
+missing:
+	snprintf(err, errsize, "object \"%s\": field %s of %s version %u is missing from the image",
+		 o->key, fields[i].name, o->schema->name, o->version);
+	return -EBADMSG;
+bad:
+	snprintf(err, errsize, "object \"%s\": field %s (%s) of %s version %u has a malformed value",
+		 o->key, fields[i].name, baton_type_name(fields[i].type), o->schema->name, o->version);
+	return -EBADMSG;
+}
+
+int rt_obj_decode(struct baton_rt *rt, const struct baton_image *img,
+		  const struct baton_image_object *io, const struct baton_rec_schema *schema,
+		  int *fds, uint32_t nfds, struct baton_region **regions, struct baton_obj **out,
+		  char *err, size_t errsize)
+{
+	struct baton_obj *o;
+	int rc;
+
+	o = rt_obj_new(rt, schema, io->key, io->flags, &rc);
+	if (!o) {
+		snprintf(err, errsize, "object \"%.200s\": %s", io->key, strerror(-rc));
+		return rc;
+	}
+	baton_strlcpy(o->writer_handler, io->handler, sizeof(o->writer_handler));
+	rc = decode_fields(rt, img, io->fields_node, o, fds, nfds, regions, err, errsize);
+	if (rc < 0) {
+		rt_obj_free(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
