@@ -56,7 +56,7 @@
 	X(touch_hits) X(touch_misses) X(store_too_large) X(store_no_memory) \
 	X(bytes_read) X(bytes_written)
 /* Counters new in kvd.stats version 1 (kvd 1.1). */
-#define KVD_COUNTERS_NEW(X) X(cmd_gat) X(gat_hits) X(gat_misses) X(upgrades)
+#define KVD_COUNTERS_NEW(X) X(cmd_gat) X(gat_hits) X(gat_misses)
 
 struct kvd_stats {
 #define KVD_X_FIELD(n) uint64_t n;
@@ -103,6 +103,7 @@ struct kvd_conn {
 	bool close_after_write; /* quit, EOF, or a fatal error */
 	bool readable;          /* may have more to read (edge-triggered) */
 	bool ready;             /* on the ready list */
+	bool want_out;          /* EPOLLOUT is asked for */
 	bool noreply;           /* the command being answered said noreply */
 	uint32_t opened_at;
 	char peer[64];

@@ -195,7 +195,7 @@ static void peer_name(int fd, char *buf, size_t size)
 struct kvd_conn *kvd_conn_adopt(struct kvd_server *s, int fd, uint64_t id)
 {
 	struct kvd_conn *c = calloc(1, sizeof(*c));
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET };
 
 	if (!c)
 		return NULL;
@@ -252,6 +252,22 @@ static void accept_all(struct kvd_server *s, struct kvd_listener *l)
 	}
 }
 
+/*
+ * Asks for EPOLLOUT only while a client is owed bytes the socket would not
+ * take: a TCP socket reports write space on every ACK otherwise.
+ */
+static int want_out(struct kvd_server *s, struct kvd_conn *c, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c };
+
+	if (c->want_out == on)
+		return 0;
+	if (on)
+		ev.events |= EPOLLOUT;
+	c->want_out = on;
+	return epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
 /* Writes what c is owed: 0 (all written or the socket is full), -1 to close. */
 static int conn_flush(struct kvd_server *s, struct kvd_conn *c)
 {
@@ -266,13 +282,13 @@ static int conn_flush(struct kvd_server *s, struct kvd_conn *c)
 		} else if (n < 0 && errno == EINTR) {
 			continue;
 		} else if (n < 0 && errno == EAGAIN) {
-			return 0;
+			return want_out(s, c, true);
 		} else {
 			return -1;
 		}
 	}
 	buf_trim(o);
-	return 0;
+	return want_out(s, c, false);
 }
 
 /* Serves one connection until it has nothing to do or used its budget. */

@@ -1,0 +1,670 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end tests of kvd, the memcached-protocol cache that upgrades live.
+
+Each case starts real kvd processes on a free loopback port, talks to them as
+memcached clients do, and checks every answer byte for byte. Cases:
+
+  protocol     the text protocol: replies, error strings, noreply, pipelining,
+               requests split at every byte, large values, expiry, eviction
+  memccapable  libmemcached's `memccapable -a` against kvd
+  upgrade      tens of MiB loaded into kvd 1.0.0, clients connected (one with
+               a request half sent, one with a pipelined batch it has not read,
+               one issuing requests throughout), `baton upgrade` to 1.1.0: every
+               key byte for byte, every connection still working, stats
+  refusals     1.1.0 -> 1.0.0 (downgrade) and 0.9.0 -> 1.1.0 (unsupported
+               jump) are refused and the server keeps serving every key; the
+               supported chain 0.9.0 -> 1.0.0 -> 1.1.0 works
+
+Usage: kvd_test.py CASE --kvd-dir DIR [--baton PATH]
+Only the standard library. Every process started is killed on the way out,
+including successors that outlive the process that spawned them (this
+driver is their subreaper), and a case that takes too long fails cleanly.
+"""
+import argparse
+import ctypes
+import hashlib
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+CASE_TIMEOUT = 240
+SKIP = 77
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Processes
+
+
+class Procs:
+    """Every process this driver started, and their descendants."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.popens = []
+        self.pids = set()
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        except OSError:
+            pass
+
+    def start(self, argv, name):
+        out = open(os.path.join(self.tmp, name + ".log"), "ab")
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        self.popens.append(p)
+        self.pids.add(p.pid)
+        return p
+
+    def remember(self, pid):
+        self.pids.add(pid)
+
+    def cleanup(self):
+        for pid in list(self.pids):
+            for kill in (lambda: os.killpg(pid, signal.SIGKILL),
+                         lambda: os.kill(pid, signal.SIGKILL)):
+                try:
+                    kill()
+                except (ProcessLookupError, PermissionError):
+                    pass
+        for p in self.popens:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        # Reap whatever was reparented to us.
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.05)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Kvd:
+    """One kvd service: its port, control socket and the process now serving it."""
+
+    def __init__(self, procs, exe, mem=64, extra=()):
+        self.procs = procs
+        self.control = os.path.join(procs.tmp, "kvd-%d.ctl" % random.randrange(1 << 30))
+        for attempt in range(5):
+            self.port = free_port()
+            argv = [exe, "-p", str(self.port), "-l", "127.0.0.1", "-m", str(mem),
+                    "--control", self.control, *extra]
+            self.proc = procs.start(argv, "kvd-%d" % self.port)
+            if self.wait_ready():
+                return
+            self.proc.kill()
+            self.proc.wait()
+        raise Fail("kvd %s did not start; see its log in %s" % (exe, procs.tmp))
+
+    def wait_ready(self, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    def client(self):
+        return Client(self.port)
+
+    def stats(self, arg=""):
+        with self.client() as c:
+            return c.stats(arg)
+
+
+# --------------------------------------------------------------------------
+# A memcached text-protocol client
+
+
+class Client:
+    def __init__(self, port, timeout=20):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        b = self.sock.recv(1 << 20)
+        if not b:
+            raise Fail("connection closed by the server")
+        self.buf += b
+
+    def line(self):
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                out = bytes(self.buf[:i])
+                del self.buf[:i + 2]
+                return out
+            self._fill()
+
+    def exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def closed(self, timeout=2):
+        """True when the server closes the connection without sending more."""
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b"" and not self.buf
+        except socket.timeout:
+            return False
+
+    def cmd(self, line):
+        self.send(line + b"\r\n")
+        return self.line()
+
+    def store(self, op, key, value, flags=0, exptime=0, cas=None, noreply=False):
+        line = b"%s %s %d %d %d" % (op, key, flags, exptime, len(value))
+        if cas is not None:
+            line += b" %d" % cas
+        if noreply:
+            line += b" noreply"
+        self.send(line + b"\r\n" + value + b"\r\n")
+        return None if noreply else self.line()
+
+    def set(self, key, value, **kw):
+        return self.store(b"set", key, value, **kw)
+
+    def read_values(self, with_cas=False):
+        """VALUE lines up to END: {key: (flags, value[, cas])}."""
+        out = {}
+        while True:
+            head = self.line()
+            if head == b"END":
+                return out
+            parts = head.split(b" ")
+            check(parts[0] == b"VALUE" and len(parts) == (5 if with_cas else 4),
+                  "bad value line %r" % head)
+            n = int(parts[3])
+            data = self.exact(n + 2)
+            check(data[-2:] == b"\r\n", "value of %r not followed by CRLF" % parts[1])
+            v = (int(parts[2]), data[:-2])
+            out[parts[1]] = v + ((int(parts[4]),) if with_cas else ())
+
+    def get_multi(self, keys, cmd=b"get"):
+        self.send(cmd + b" " + b" ".join(keys) + b"\r\n")
+        return self.read_values(cmd in (b"gets", b"gats"))
+
+    def get(self, key):
+        v = self.get_multi([key])
+        return v[key][1] if key in v else None
+
+    def stats(self, arg=""):
+        self.send(b"stats" + (b" " + arg.encode() if arg else b"") + b"\r\n")
+        out = {}
+        while True:
+            ln = self.line()
+            if ln == b"END":
+                return out
+            check(ln.startswith(b"STAT "), "bad stats line %r" % ln)
+            _, name, *value = ln.decode().split(" ", 2)
+            out[name] = value[0] if value else ""
+
+
+# --------------------------------------------------------------------------
+# Data: values derived from their keys, so checking needs no copy
+
+
+def value_for(i, seed=b"kvd"):
+    h = hashlib.blake2b(b"%s:%d" % (seed, i), digest_size=32).digest()
+    n = 64 + int.from_bytes(h[:2], "little") % 1900  # 64 .. 1963 bytes
+    return (h * (n // 32 + 1))[:n]
+
+
+def key_for(i):
+    return b"key:%08d" % i
+
+
+def load(kvd, n, seed=b"kvd"):
+    """Pipelined noreply sets, then one request to know they were all handled."""
+    with kvd.client() as c:
+        batch = []
+        total = 0
+        for i in range(n):
+            v = value_for(i, seed)
+            total += len(v)
+            batch.append(b"set %s %d 0 %d noreply\r\n%s\r\n" % (key_for(i), i & 0xffff, len(v), v))
+            if len(batch) == 500:
+                c.send(b"".join(batch))
+                batch = []
+        c.send(b"".join(batch))
+        check(c.cmd(b"version").startswith(b"VERSION "), "no answer after loading")
+    return total
+
+
+def verify_all(kvd, n, seed=b"kvd", client=None):
+    """Every key, value and flags byte for byte; returns how many were wrong."""
+    c = client or kvd.client()
+    bad = 0
+    try:
+        for start in range(0, n, 100):
+            keys = [key_for(i) for i in range(start, min(n, start + 100))]
+            got = c.get_multi(keys)
+            for i, k in zip(range(start, start + len(keys)), keys):
+                if got.get(k) != (i & 0xffff, value_for(i, seed)):
+                    bad += 1
+    finally:
+        if client is None:
+            c.close()
+    return bad
+
+
+# --------------------------------------------------------------------------
+# baton
+
+
+def upgrade(args, kvd, new_exe):
+    """Runs `baton upgrade`; returns (exit code, output)."""
+    p = subprocess.run([args.baton, "upgrade", kvd.control, new_exe],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    log("$ baton upgrade %s %s  -> exit %d\n%s" % (kvd.control, os.path.basename(new_exe),
+                                                   p.returncode, out.rstrip()))
+    return p.returncode, out
+
+
+def after_upgrade(kvd):
+    """Follows the service to the process now serving it."""
+    pid = int(kvd.stats()["pid"])
+    kvd.procs.remember(pid)
+    return pid
+
+
+def kvd_exe(args, release):
+    return os.path.join(args.kvd_dir, "kvd-" + release)
+
+
+# --------------------------------------------------------------------------
+# Cases
+
+
+def case_protocol(args, procs):
+    kvd = Kvd(procs, kvd_exe(args, "1.0.0"), mem=16, extra=["-I", "1m"])
+    with kvd.client() as c:
+        check(c.cmd(b"version") == b"VERSION 1.0.0", "version")
+        check(c.set(b"a", b"hello", flags=42) == b"STORED", "set")
+        check(c.get_multi([b"a", b"nope"]) == {b"a": (42, b"hello")}, "get")
+        cas = c.get_multi([b"a"], b"gets")[b"a"][2]
+        check(c.store(b"cas", b"a", b"x", cas=cas + 1) == b"EXISTS", "cas mismatch")
+        check(c.store(b"cas", b"a", b"x", cas=cas) == b"STORED", "cas")
+        check(c.store(b"cas", b"zz", b"x", cas=1) == b"NOT_FOUND", "cas missing")
+        check(c.store(b"add", b"a", b"y") == b"NOT_STORED", "add existing")
+        check(c.store(b"replace", b"b", b"y") == b"NOT_STORED", "replace missing")
+        check(c.store(b"append", b"a", b"yz") == b"STORED", "append")
+        check(c.store(b"prepend", b"a", b"w") == b"STORED", "prepend")
+        check(c.get(b"a") == b"wxyz", "append/prepend result")
+        check(c.cmd(b"incr a 1") == b"CLIENT_ERROR cannot increment or decrement non-numeric value",
+              "incr non-numeric")
+        c.set(b"n", b"10")
+        check(c.cmd(b"incr n 5") == b"15", "incr")
+        check(c.cmd(b"decr n 100") == b"0", "decr floors at 0")
+        c.set(b"n", b"18446744073709551615")
+        check(c.cmd(b"incr n 2") == b"1", "incr wraps")
+        check(c.cmd(b"incr n x") == b"CLIENT_ERROR invalid numeric delta argument", "delta")
+        check(c.cmd(b"incr zz 1") == b"NOT_FOUND", "incr missing")
+        check(c.cmd(b"touch a 100") == b"TOUCHED", "touch")
+        check(c.cmd(b"touch zz 100") == b"NOT_FOUND", "touch missing")
+        check(c.cmd(b"delete a") == b"DELETED", "delete")
+        check(c.cmd(b"delete a") == b"NOT_FOUND", "delete missing")
+        check(c.cmd(b"delete a 5").startswith(b"CLIENT_ERROR bad command line format"),
+              "delete with time")
+        check(c.cmd(b"bogus") == b"ERROR", "unknown command")
+        check(c.cmd(b"") == b"ERROR", "empty line")
+        check(c.cmd(b"get") == b"ERROR", "get without key")
+        check(c.cmd(b"get " + b"k" * 251) == b"CLIENT_ERROR bad command line format",
+              "key too long")
+        check(c.cmd(b"set a 0 0 -1") == b"CLIENT_ERROR bad command line format", "negative length")
+        # A bad data chunk is consumed, answered, and the stream goes on.
+        c.send(b"set a 0 0 3\r\nabcde")
+        check(c.line() == b"CLIENT_ERROR bad data chunk", "bad data chunk")
+        check(c.cmd(b"version").startswith(b"VERSION"), "in sync after a bad chunk")
+        # Too large: refused, the data skipped, the old value gone.
+        c.set(b"big", b"old")
+        big = b"x" * (1 << 20)
+        check(c.set(b"big", big) == b"SERVER_ERROR object too large for cache", "too large")
+        check(c.get(b"big") is None, "a failed set leaves no stale value")
+        near = os.urandom((1 << 20) - 400)
+        check(c.set(b"big", near) == b"STORED", "largest value")
+        check(c.get(b"big") == near, "largest value back")
+        # noreply everywhere memcached allows it; then one answer proves sync.
+        c.send(b"set q 0 0 1 noreply\r\n1\r\nadd q 0 0 1 noreply\r\n2\r\n"
+               b"replace q 0 0 1 noreply\r\n3\r\nappend q 0 0 1 noreply\r\n4\r\n"
+               b"prepend q 0 0 1 noreply\r\n5\r\nincr q 1 noreply\r\ndecr q 2 noreply\r\n"
+               b"touch q 0 noreply\r\nflush_all 0 noreply\r\nverbosity 1 noreply\r\n"
+               b"set r 0 0 1 noreply\r\n1\r\ndelete r noreply\r\nversion\r\n")
+        check(c.line() == b"VERSION 1.0.0", "noreply answered nothing")
+        check(c.get(b"q") is None, "flush_all removed q")
+        # Exptime: negative is gone at once, absolute in the past too.
+        c.set(b"e1", b"v", exptime=-1)
+        c.set(b"e2", b"v", exptime=int(time.time()) - 10)  # beyond 30 days: absolute
+        c.set(b"e3", b"v", exptime=1000)
+        c.set(b"e4", b"v", exptime=int(time.time()) + 1000)
+        check(c.get(b"e1") is None and c.get(b"e2") is None, "expired at once")
+        check(c.get(b"e3") == b"v" and c.get(b"e4") == b"v", "relative and absolute exptime")
+        # Pipelining, and a request split at every byte.
+        req = b"set p 7 0 5\r\nhello\r\nget p\r\ngets nope\r\ndelete p\r\n"
+        c.send(req * 3)
+        for _ in range(3):
+            check(c.line() == b"STORED", "pipelined set")
+            check(c.read_values() == {b"p": (7, b"hello")}, "pipelined get")
+            check(c.line() == b"END", "pipelined gets")
+            check(c.line() == b"DELETED", "pipelined delete")
+        for b in req:
+            c.send(bytes([b]))
+            time.sleep(0.0005)
+        check(c.line() == b"STORED", "byte by byte set")
+        check(c.read_values() == {b"p": (7, b"hello")}, "byte by byte get")
+        check(c.line() == b"END" and c.line() == b"DELETED", "byte by byte rest")
+        st = c.stats()
+        for k in ("curr_items", "total_items", "bytes", "curr_connections", "total_connections",
+                  "get_hits", "get_misses", "cmd_get", "cmd_set", "evictions",
+                  "limit_maxbytes", "uptime", "pid", "baton_generation", "baton_state_from",
+                  "baton_last_downtime_us"):
+            check(k in st, "stats lacks %s" % k)
+        check(st["version"] == "1.0.0" and st["baton_generation"] == "0", "stats release")
+        check(st["limit_maxbytes"] == str(16 << 20), "limit_maxbytes")
+        for arg in ("settings", "items", "slabs", "conns"):
+            c.stats(arg)
+        check(c.cmd(b"stats nonsense") == b"ERROR", "unknown stats")
+        c.send(b"quit\r\n")
+        check(c.closed(), "quit closes")
+    # Eviction: 16 MiB of memory and 40 MiB of data; the newest keys survive.
+    n = 20000
+    load(kvd, n)
+    st = kvd.stats()
+    check(int(st["evictions"]) > 0, "no evictions at 40 MiB into 16 MiB")
+    check(int(st["bytes"]) <= 16 << 20, "bytes over the limit")
+    check(verify_all_range(kvd, n - 500, n) == 0, "the newest keys were evicted")
+    # Many clients at once.
+    clients = [kvd.client() for _ in range(200)]
+    for i, cl in enumerate(clients):
+        cl.send(b"set c%d 0 0 %d\r\n%d\r\n" % (i, len(str(i)), i))
+    for i, cl in enumerate(clients):
+        check(cl.line() == b"STORED", "client %d" % i)
+        check(cl.get(b"c%d" % i) == str(i).encode(), "client %d get" % i)
+    check(int(kvd.stats()["curr_connections"]) >= 200, "curr_connections")
+    for cl in clients:
+        cl.close()
+
+
+def verify_all_range(kvd, lo, hi):
+    bad = 0
+    with kvd.client() as c:
+        keys = [key_for(i) for i in range(lo, hi)]
+        for s in range(0, len(keys), 100):
+            got = c.get_multi(keys[s:s + 100])
+            for k in keys[s:s + 100]:
+                i = int(k.split(b":")[1])
+                if got.get(k) != (i & 0xffff, value_for(i)):
+                    bad += 1
+    return bad
+
+
+def case_memccapable(args, procs):
+    exe = shutil.which("memccapable")
+    if not exe:
+        log("memccapable not installed (Debian: libmemcached-tools); skipping")
+        return SKIP
+    kvd = Kvd(procs, kvd_exe(args, "1.0.0"))
+    p = subprocess.run([exe, "-h", "127.0.0.1", "-p", str(kvd.port), "-a", "-t", "10"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    out = p.stdout.decode(errors="replace")
+    log(out.rstrip())
+    check(p.returncode == 0 and "All tests passed" in out, "memccapable -a failed")
+    check(kvd.proc.poll() is None, "kvd died under memccapable")
+
+
+class Traffic(threading.Thread):
+    """A client issuing requests without pause, checking every answer."""
+
+    def __init__(self, kvd, name):
+        super().__init__(daemon=True)
+        self.c = kvd.client()
+        self.name = name
+        self.stop = threading.Event()
+        self.requests = 0
+        self.errors = []
+        self.worst = 0.0
+
+    def run(self):
+        i = 0
+        try:
+            while not self.stop.is_set():
+                k = b"traffic:%s:%d" % (self.name.encode(), i % 100)
+                v = b"%d" % i
+                t = time.monotonic()
+                if self.c.set(k, v) != b"STORED":
+                    self.errors.append("set %r" % k)
+                if self.c.get(k) != v:
+                    self.errors.append("get %r" % k)
+                self.worst = max(self.worst, time.monotonic() - t)
+                self.requests += 2
+                i += 1
+        except Exception as e:  # a reset or a timeout is exactly what must not happen
+            self.errors.append("%s: %r" % (type(e).__name__, e))
+
+
+def live_clients(kvd):
+    """Clients in every state an upgrade must carry across."""
+    idle = kvd.client()
+    check(idle.get(key_for(0)) is not None, "idle client")
+    half = kvd.client()   # a storage request whose data is half sent
+    half.send(b"set half 5 0 10\r\nhello")
+    halfline = kvd.client()  # a request line half sent
+    halfline.send(b"get " + key_for(1)[:5])
+    pipe = kvd.client()   # a batch it does not read: answers pile up
+    keys = [key_for(i) for i in range(0, 4000)]
+    batch = b"".join(b"get %s\r\n" % k for k in keys)
+    batch += b"set piped 0 0 6\r\npiped!\r\nget piped\r\n"
+    pipe.send(batch)
+    time.sleep(0.2)
+    return {"idle": idle, "half": half, "halfline": halfline, "pipe": pipe, "keys": keys}
+
+
+def check_live_clients(cl, release):
+    idle, half, halfline, pipe = cl["idle"], cl["half"], cl["halfline"], cl["pipe"]
+    half.send(b"world\r\n")
+    check(half.line() == b"STORED", "the half-sent set was not finished by the new release")
+    check(half.get_multi([b"half"]) == {b"half": (5, b"helloworld")}, "half-sent value")
+    halfline.send(key_for(1)[5:] + b"\r\n")
+    check(halfline.read_values() == {key_for(1): (1, value_for(1))}, "half-sent line")
+    for i, k in enumerate(cl["keys"]):
+        got = pipe.read_values()
+        check(got == {k: (i & 0xffff, value_for(i))}, "pipelined answer %d" % i)
+    check(pipe.line() == b"STORED", "pipelined set")
+    check(pipe.read_values() == {b"piped": (0, b"piped!")}, "pipelined get")
+    check(idle.cmd(b"version") == b"VERSION " + release.encode(), "idle client's version")
+
+
+def case_upgrade(args, procs):
+    kvd = Kvd(procs, kvd_exe(args, "1.0.0"), mem=128)
+    n = 30000
+    mib = load(kvd, n) / (1 << 20)
+    log("loaded %d keys, %.1f MiB, into kvd 1.0.0" % (n, mib))
+    before = kvd.stats()
+    check(int(before["curr_items"]) == n, "curr_items after load")
+    cl = live_clients(kvd)
+    traffic = [Traffic(kvd, "t%d" % i) for i in range(3)]
+    for t in traffic:
+        t.start()
+    time.sleep(0.3)
+    rc, out = upgrade(args, kvd, kvd_exe(args, "1.1.0"))
+    check(rc == 0, "baton upgrade 1.0.0 -> 1.1.0 failed")
+    time.sleep(0.3)
+    for t in traffic:
+        t.stop.set()
+    for t in traffic:
+        t.join(10)
+        check(not t.errors, "client %s saw errors across the upgrade: %s" % (t.name, t.errors[:3]))
+        check(t.requests > 0, "client %s made no requests" % t.name)
+    log("clients under load: %d requests, worst latency %.1f ms, 0 errors"
+        % (sum(t.requests for t in traffic), 1000 * max(t.worst for t in traffic)))
+    pid = after_upgrade(kvd)
+    check(pid != kvd.proc.pid, "the same process still serves")
+    check(kvd.proc.wait(10) == 0, "the old process did not exit cleanly")
+    check_live_clients(cl, "1.1.0")
+    bad = verify_all(kvd, n)
+    check(bad == 0, "%d of %d keys lost or changed" % (bad, n))
+    st = kvd.stats()
+    log("after: version %s, generation %s, state from %s, downtime %s us, %s items, %s connections"
+        % (st["version"], st["baton_generation"], st["baton_state_from"],
+           st["baton_last_downtime_us"], st["curr_items"], st["curr_connections"]))
+    check(st["version"] == "1.1.0", "version after upgrade")
+    check(st["baton_generation"] == "1", "generation after upgrade")
+    check(st["baton_state_from"] == "1.0.0", "state_from after upgrade")
+    check(int(st["baton_last_downtime_us"]) > 0, "downtime not measured")
+    check(st["region_layout"] == "2", "region layout not upgraded")
+    check(int(st["total_items"]) >= int(before["total_items"]), "total_items went back")
+    check(int(st["cmd_get"]) >= int(before["cmd_get"]), "counters went back")
+    check(st["uptime"] >= before["uptime"], "uptime went back")
+    # The upgraded cache keeps working: new keys, evictions, per-class stats.
+    with kvd.client() as c:
+        check(c.set(b"new", b"value") == b"STORED" and c.get(b"new") == b"value", "set after")
+        items = c.stats("items")
+        check(any(k.endswith(":evicted") for k in items), "1.1.0 per-class statistics")
+    for c in (cl["idle"], cl["half"], cl["halfline"], cl["pipe"]):
+        c.close()
+
+
+def case_refusals(args, procs):
+    # Downgrade: 1.1.0 -> 1.0.0, after a real upgrade to 1.1.0.
+    kvd = Kvd(procs, kvd_exe(args, "1.0.0"), mem=64)
+    n = 8000
+    load(kvd, n)
+    rc, _ = upgrade(args, kvd, kvd_exe(args, "1.1.0"))
+    check(rc == 0, "1.0.0 -> 1.1.0")
+    pid = after_upgrade(kvd)
+    cl = live_clients(kvd)
+    rc, out = upgrade(args, kvd, kvd_exe(args, "1.0.0"))
+    check(rc == 1, "a downgrade was not refused with exit 1")
+    check("downgrade" in out.lower(), "the refusal does not say downgrade")
+    check(int(kvd.stats()["pid"]) == pid, "another process serves after a refusal")
+    check_live_clients(cl, "1.1.0")
+    check(verify_all(kvd, n) == 0, "keys lost after a refused downgrade")
+    check(kvd.stats()["version"] == "1.1.0", "version after a refused downgrade")
+    for c in (cl["idle"], cl["half"], cl["halfline"], cl["pipe"]):
+        c.close()
+
+    # Unsupported jump: 0.9.0 -> 1.1.0; then the supported chain.
+    old = Kvd(procs, kvd_exe(args, "0.9.0"), mem=64)
+    load(old, n, seed=b"old")
+    cl = live_clients(old)
+    rc, out = upgrade(args, old, kvd_exe(args, "1.1.0"))
+    check(rc == 1, "0.9.0 -> 1.1.0 was not refused with exit 1")
+    check("0.9.0" in out and "1.1.0" in out, "the refusal does not name the releases")
+    st = old.stats()
+    check(int(st["pid"]) == old.proc.pid and st["version"] == "0.9.0", "0.9.0 stopped serving")
+    check(verify_all(old, n, seed=b"old") == 0, "keys lost after a refused jump")
+    check_live_clients(cl, "0.9.0")
+    for c in (cl["idle"], cl["half"], cl["halfline"], cl["pipe"]):
+        c.close()
+    rc, _ = upgrade(args, old, kvd_exe(args, "1.0.0"))
+    check(rc == 0, "0.9.0 -> 1.0.0 (listed with from 0.9) failed")
+    after_upgrade(old)
+    rc, _ = upgrade(args, old, kvd_exe(args, "1.1.0"))
+    check(rc == 0, "1.0.0 -> 1.1.0 after 0.9.0 failed")
+    after_upgrade(old)
+    st = old.stats()
+    check(st["version"] == "1.1.0" and st["baton_generation"] == "2", "chain generation")
+    check(verify_all(old, n, seed=b"old") == 0, "keys lost along 0.9.0 -> 1.0.0 -> 1.1.0")
+
+
+CASES = {
+    "protocol": case_protocol,
+    "memccapable": case_memccapable,
+    "upgrade": case_upgrade,
+    "refusals": case_refusals,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--kvd-dir", required=True)
+    ap.add_argument("--baton")
+    ap.add_argument("--keep", action="store_true", help="keep the logs folder")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="kvd-test-")
+    procs = Procs(tmp)
+
+    def on_signal(signo, frame):
+        raise Fail("stopped by signal %d (timeout?)" % signo)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGALRM, on_signal)
+    signal.alarm(CASE_TIMEOUT)
+    rc = 1
+    try:
+        rc = CASES[args.case](args, procs) or 0
+        if rc == 0:
+            log("PASS %s" % args.case)
+    except Fail as e:
+        log("FAIL %s: %s" % (args.case, e))
+    finally:
+        signal.alarm(0)
+        procs.cleanup()
+        if rc != 0 or args.keep:
+            for name in sorted(os.listdir(tmp)):
+                if name.endswith(".log"):
+                    with open(os.path.join(tmp, name), errors="replace") as f:
+                        text = f.read()
+                    if text:
+                        log("--- %s\n%s" % (name, text[-4000:].rstrip()))
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
