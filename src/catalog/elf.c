@@ -159,6 +159,33 @@ static int open_elf(struct elf_src *src, struct baton_diag *d)
 	return 0;
 }
 
+/*
+ * libelf quietly sees no sections at all when the section header table lies
+ * beyond the end of the file; a cut or corrupt program deserves those words.
+ */
+static int check_section_table(const struct elf_src *src, struct baton_diag *d)
+{
+	GElf_Ehdr eh;
+	uint64_t n, entsize;
+
+	if (!gelf_getehdr(src->elf, &eh))
+		return baton_diag_set(d, -EINVAL, "%s: corrupt or truncated ELF header: %s", src->path,
+				      elf_errmsg(-1));
+	if (eh.e_shoff == 0)
+		return 0;  /* no section headers: no catalog section, said later */
+	entsize = gelf_getclass(src->elf) == ELFCLASS64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+	if (eh.e_shentsize != entsize)
+		return baton_diag_set(d, -EINVAL, "%s: corrupt ELF header: section headers of %u bytes",
+				      src->path, (unsigned)eh.e_shentsize);
+	n = eh.e_shnum ? eh.e_shnum : 1;  /* 0: the count is in section 0 */
+	if (!range_in_file(src, eh.e_shoff, n * entsize))
+		return baton_diag_set(d, -EINVAL,
+				      "%s: corrupt or truncated ELF file: its section headers (at offset %llu) lie past the end of the file (%llu bytes)",
+				      src->path, (unsigned long long)eh.e_shoff,
+				      (unsigned long long)src->file_size);
+	return 0;
+}
+
 int baton_catalog_load_elf(const char *path, struct baton_catalog_file **out, struct baton_diag *d)
 {
 	struct elf_src src = { .path = path, .fd = -1 };
@@ -166,17 +193,26 @@ int baton_catalog_load_elf(const char *path, struct baton_catalog_file **out, st
 	Elf_Scn *scn = NULL, *cat_scn = NULL;
 	GElf_Shdr cat_sh = { 0 };
 	Elf_Data *data;
-	size_t shstrndx;
+	size_t shstrndx, shnum;
 	int rc, found_id = 0;
 
 	*out = NULL;
 	rc = open_elf(&src, d);
 	if (rc < 0)
 		goto out;
-	if (elf_getshdrstrndx(src.elf, &shstrndx) != 0) {
+	rc = check_section_table(&src, d);
+	if (rc < 0)
+		goto out;
+	if (elf_getshdrnum(src.elf, &shnum) != 0 || elf_getshdrstrndx(src.elf, &shstrndx) != 0) {
 		rc = baton_diag_set(d, -EINVAL,
-				    "%s: corrupt or truncated ELF file: no section name table (%s)",
+				    "%s: corrupt or truncated ELF file: no section table (%s)",
 				    path, elf_errmsg(-1));
+		goto out;
+	}
+	if (shnum && (shstrndx == SHN_UNDEF || shstrndx >= shnum)) {
+		rc = baton_diag_set(d, -EINVAL,
+				    "%s: corrupt ELF file: its section name table is section %zu of %zu",
+				    path, shstrndx, shnum);
 		goto out;
 	}
 

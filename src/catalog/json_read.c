@@ -872,6 +872,30 @@ static int scan_keys(const char *text, size_t len, struct baton_diag *d)
 	return 0;
 }
 
+/*
+ * Strict json-c refuses text after the top-level value as an unexpected
+ * character; whether the text up to there was a whole value tells the two
+ * mistakes apart, for the message.
+ */
+static bool complete_before(const char *text, size_t end)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	bool whole;
+
+	if (end == 0)
+		return false;
+	tok = json_tokener_new_ex(JSON_DEPTH);
+	if (!tok)
+		return false;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, text, (int)end);
+	whole = o && json_tokener_get_error(tok) == json_tokener_success;
+	json_object_put(o);
+	json_tokener_free(tok);
+	return whole;
+}
+
 static int parse_text(const char *text, size_t len, struct json_object **root, struct baton_diag *d)
 {
 	struct json_tokener *tok;
@@ -905,6 +929,10 @@ static int parse_text(const char *text, size_t len, struct json_object **root, s
 	if (err == json_tokener_continue) {
 		rc = baton_diag_set(d, -EINVAL,
 				    "line %zu, column %zu: the JSON text ends before the catalog object does (truncated?)",
+				    line, col);
+	} else if (err != json_tokener_success && complete_before(text, end)) {
+		rc = baton_diag_set(d, -EINVAL,
+				    "line %zu, column %zu: text after the end of the catalog object",
 				    line, col);
 	} else if (err != json_tokener_success) {
 		rc = baton_diag_set(d, -EINVAL, "line %zu, column %zu: not valid JSON: %s", line, col,
