@@ -130,7 +130,7 @@ struct kvd_server {
 	uint64_t generation;
 	char state_from[32];
 	uint64_t frozen_at_ns;       /* the writer froze (CLOCK_MONOTONIC) */
-	uint64_t downtime_us;
+	uint64_t downtime_us;         /* freeze to first answer, after an upgrade */
 	bool awaiting_first_answer;
 	void *baton;                 /* struct kvd_handover (handover.c) */
 };
@@ -159,5 +159,11 @@ uint64_t kvd_mono_ns(void);
 /* proto.c */
 /* Answers every complete request buffered in c->in; 0, or -1 to close now. */
 int kvd_process(struct kvd_server *s, struct kvd_conn *c);
+/*
+ * After an upgrade: the first answer ends the downtime (freeze to first
+ * answered request). When no request was waiting, being ready to answer
+ * ends it instead.
+ */
+void kvd_note_answer(struct kvd_server *s, const char *what);
 
 #endif /* KVD_H */

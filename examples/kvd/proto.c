@@ -202,15 +202,14 @@ static bool key_ok(const struct tok *k)
 /* ------------------------------------------------------------------------ */
 /* Commands                                                                 */
 
-static void note_answer(struct kvd_server *s)
+void kvd_note_answer(struct kvd_server *s, const char *what)
 {
 	if (s->awaiting_first_answer) {
 		uint64_t now = kvd_mono_ns();
 
 		s->awaiting_first_answer = false;
 		s->downtime_us = now > s->frozen_at_ns ? (now - s->frozen_at_ns) / 1000 : 0;
-		kvd_log(6, "first request answered %" PRIu64 " us after the predecessor froze",
-			s->downtime_us);
+		kvd_log(6, "%s %" PRIu64 " us after the predecessor froze", what, s->downtime_us);
 	}
 }
 
@@ -657,6 +656,7 @@ static void stats_general(struct kvd_server *s, struct kvd_conn *c)
 
 	while ((1ull << hashpower) < h->hash_buckets)
 		hashpower++;
+	kvd_note_answer(s, "first request answered");
 	getrusage(RUSAGE_SELF, &ru);
 	stat_u64(c, "pid", (uint64_t)getpid());
 	/* The service's uptime: it goes on across upgrades. */
@@ -1040,7 +1040,7 @@ int kvd_process(struct kvd_server *s, struct kvd_conn *c)
 			break;
 		in->pos += used;
 		if (s->awaiting_first_answer)
-			note_answer(s);
+			kvd_note_answer(s, "first request answered");
 	}
 	if (in->pos == in->len)
 		in->pos = in->len = 0;

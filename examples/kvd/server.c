@@ -62,7 +62,11 @@ void kvd_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "kvd %s[%d]: %s\n", KVD_RELEASE, (int)getpid(), line);
+	if (verbose >= 2) /* -vv: with CLOCK_MONOTONIC time, to follow an upgrade across processes */
+		fprintf(stderr, "%.6f kvd %s[%d]: %s\n", (double)kvd_mono_ns() / 1e9, KVD_RELEASE,
+			(int)getpid(), line);
+	else
+		fprintf(stderr, "kvd %s[%d]: %s\n", KVD_RELEASE, (int)getpid(), line);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -529,7 +533,9 @@ int kvd_serve(struct kvd_server *s)
 				return KVD_COMMITTED;
 			continue;
 		}
-		n = epoll_wait(s->epfd, evs, 128, s->ready_head ? 0 : 1000);
+		/* Right after an upgrade, look without waiting: what is pending is served first. */
+		n = epoll_wait(s->epfd, evs, 128,
+			       s->ready_head || s->awaiting_first_answer ? 0 : 1000);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		s->st.now = kvd_now();
@@ -566,6 +572,9 @@ int kvd_serve(struct kvd_server *s)
 		}
 		if (!s->frozen)
 			run_ready(s);
+		/* The first turn served whatever was waiting; if nothing was, we were ready. */
+		if (s->awaiting_first_answer)
+			kvd_note_answer(s, "ready, no request was waiting,");
 	}
 	close(sfd);
 	return 0;

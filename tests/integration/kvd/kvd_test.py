@@ -118,7 +118,7 @@ class Kvd:
         self.control = os.path.join(procs.tmp, "kvd-%d.ctl" % random.randrange(1 << 30))
         for attempt in range(5):
             self.port = free_port()
-            argv = [exe, "-p", str(self.port), "-l", "127.0.0.1", "-m", str(mem),
+            argv = [exe, "-p", str(self.port), "-l", "127.0.0.1", "-m", str(mem), "-v",
                     "--control", self.control, *extra]
             self.proc = procs.start(argv, "kvd-%d" % self.port)
             if self.wait_ready():
@@ -511,16 +511,16 @@ def live_clients(kvd):
     return {"idle": idle, "half": half, "halfline": halfline, "pipe": pipe, "keys": keys}
 
 
-def check_live_clients(cl, release):
+def check_live_clients(cl, release, seed=b"kvd"):
     idle, half, halfline, pipe = cl["idle"], cl["half"], cl["halfline"], cl["pipe"]
     half.send(b"world\r\n")
     check(half.line() == b"STORED", "the half-sent set was not finished by the new release")
     check(half.get_multi([b"half"]) == {b"half": (5, b"helloworld")}, "half-sent value")
     halfline.send(key_for(1)[5:] + b"\r\n")
-    check(halfline.read_values() == {key_for(1): (1, value_for(1))}, "half-sent line")
+    check(halfline.read_values() == {key_for(1): (1, value_for(1, seed))}, "half-sent line")
     for i, k in enumerate(cl["keys"]):
         got = pipe.read_values()
-        check(got == {k: (i & 0xffff, value_for(i))}, "pipelined answer %d" % i)
+        check(got == {k: (i & 0xffff, value_for(i, seed))}, "pipelined answer %d" % i)
     check(pipe.line() == b"STORED", "pipelined set")
     check(pipe.read_values() == {b"piped": (0, b"piped!")}, "pipelined get")
     check(idle.cmd(b"version") == b"VERSION " + release.encode(), "idle client's version")
@@ -588,6 +588,7 @@ def case_refusals(args, procs):
     rc, out = upgrade(args, kvd, kvd_exe(args, "1.0.0"))
     check(rc == 1, "a downgrade was not refused with exit 1")
     check("downgrade" in out.lower(), "the refusal does not say downgrade")
+    check("freeze" not in out, "the downgrade was refused only after freezing")
     check(int(kvd.stats()["pid"]) == pid, "another process serves after a refusal")
     check_live_clients(cl, "1.1.0")
     check(verify_all(kvd, n) == 0, "keys lost after a refused downgrade")
@@ -602,10 +603,11 @@ def case_refusals(args, procs):
     rc, out = upgrade(args, old, kvd_exe(args, "1.1.0"))
     check(rc == 1, "0.9.0 -> 1.1.0 was not refused with exit 1")
     check("0.9.0" in out and "1.1.0" in out, "the refusal does not name the releases")
+    check("freeze" not in out, "the jump was refused only after freezing")
     st = old.stats()
     check(int(st["pid"]) == old.proc.pid and st["version"] == "0.9.0", "0.9.0 stopped serving")
     check(verify_all(old, n, seed=b"old") == 0, "keys lost after a refused jump")
-    check_live_clients(cl, "0.9.0")
+    check_live_clients(cl, "0.9.0", seed=b"old")
     for c in (cl["idle"], cl["half"], cl["halfline"], cl["pipe"]):
         c.close()
     rc, _ = upgrade(args, old, kvd_exe(args, "1.0.0"))
