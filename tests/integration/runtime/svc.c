@@ -433,6 +433,7 @@ static void on_thaw(void *ctx)
 	size_t i;
 
 	(void)ctx;
+	fprintf(stderr, "svc: thawed\n");
 	svc.frozen = false;
 	for (i = 0; i < svc.nconns; i++)
 		svc.conns[i].held = false;
@@ -488,8 +489,11 @@ static void stranger(const char *name, bool other_uid)
 			uint8_t buf[BATON_MSG_MAX];
 			size_t len;
 
-			_exit(baton_tp_recv(sock, buf, sizeof(buf), &len, NULL, 0, NULL, 5000, -1,
-					    NULL) == -EPIPE ? 0 : 1);
+			int rc = baton_tp_recv(sock, buf, sizeof(buf), &len, NULL, 0, NULL, 5000, -1,
+					       NULL);
+
+			/* closed unread: an orderly close or a reset */
+			_exit(rc == -EPIPE || rc == -ECONNRESET ? 0 : 1);
 		}
 	}
 	if (pid > 0) {
@@ -598,7 +602,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	opt.control_path = argv[2];
 	opt.timeout_ms = to ? (uint32_t)atoi(to) : 3000;
-	svc.misbehave = getenv("BATON_HANDOFF") || getenv("BATON_EXEC_IMAGE") ?
+	/* only a successor misbehaves; an old program rolled back to does not */
+	svc.misbehave = getenv("BATON_HANDOFF") ||
+		(getenv("BATON_EXEC_IMAGE") && !getenv("BATON_EXEC_ROLLBACK")) ?
 		getenv("SVC_MISBEHAVE") : NULL;
 	if (svc.misbehave)
 		misbehave(svc.misbehave);
@@ -642,7 +648,7 @@ int main(int argc, char **argv)
 		}
 		svc.sum = checksum(p, mb << 20);
 		svc.answer = 42;
-		snprintf(svc.note, sizeof(svc.note), "cold start");
+		snprintf(svc.note, sizeof(svc.note), "cold-start");
 		f = fopen(argv[1], "w");
 		if (!f)
 			return 1;
