@@ -477,10 +477,11 @@ static void retire_message(const struct retire_state *st, struct baton_retire_ve
 	release_text(cur, cr);
 	baton_uuid_format(&v->contract, uuid);
 	v->message[0] = '\0';
+	baton__appendf(v->message, size, &pos, "%s: ", baton_retire_status_name(v->status));
 	switch (v->status) {
 	case BATON_RETIRE_NEEDED:
 		baton__appendf(v->message, size, &pos,
-			       "%s %s reads %s (%s) version %u (handler %s): needed, ",
+			       "%s %s reads %s (%s) version %u (handler %s); ",
 			       cur->program->name, cr, name, uuid, v->version, v->reader->name);
 		if (v->nreleases) {
 			baton__appendf(v->message, size, &pos, "written by ");
@@ -488,13 +489,12 @@ static void retire_message(const struct retire_state *st, struct baton_retire_ve
 			baton__appendf(v->message, size, &pos, ", which %s accepts%s", cr,
 				       v->written_by_current ? ", and by itself" : "");
 		} else {
-			baton__appendf(v->message, size, &pos,
-				       "%s writes it itself (restore starts from this version)", cr);
+			baton__appendf(v->message, size, &pos, "%s writes it itself", cr);
 		}
 		break;
 	case BATON_RETIRE_REMOVABLE:
 		baton__appendf(v->message, size, &pos,
-			       "%s %s reads %s (%s) version %u (handler %s): removable, no release %s accepts writes it",
+			       "%s %s reads %s (%s) version %u (handler %s), but no release %s accepts writes it",
 			       cur->program->name, cr, name, uuid, v->version, v->reader->name, cr);
 		if (v->nreleases) {
 			baton__appendf(v->message, size, &pos, " (last written by ");
@@ -512,12 +512,15 @@ static void retire_message(const struct retire_state *st, struct baton_retire_ve
 				       "; delete it from the handler's reads, with its upgrade step and code");
 		break;
 	case BATON_RETIRE_MISSING:
-	case BATON_RETIRE_DROPPED:
+	case BATON_RETIRE_DROPPED: {
+		const struct cv_key key = { v->contract, v->version };
+		const struct baton_rec_handler *w = writer_of(st->h->cats[v->releases[0]], &key);
+
 		append_releases(v->message, size, &pos, st->h, v->releases, v->nreleases);
 		baton__appendf(v->message, size, &pos,
-			       " write%s %s (%s) version %u and %s %s accepts %s, but no handler of %s reads version %u: ",
-			       one ? "s" : "", name, uuid, v->version, cur->program->name, cr,
-			       one ? "it" : "them", cr, v->version);
+			       " write%s %s (%s) version %u (handler %s) and %s %s accepts %s, but no handler of %s reads version %u: ",
+			       one ? "s" : "", name, uuid, v->version, w ? w->name : "?",
+			       cur->program->name, cr, one ? "it" : "them", cr, v->version);
 		if (v->status == BATON_RETIRE_MISSING)
 			baton__appendf(v->message, size, &pos,
 				       "%s would lose those objects; read version %u again (with its upgrade step) or remove %s from the policy of %s",
@@ -527,6 +530,7 @@ static void retire_message(const struct retire_state *st, struct baton_retire_ve
 			baton__appendf(v->message, size, &pos,
 				       "the writers mark those objects optional, so they are dropped on the way");
 		break;
+	}
 	}
 }
 
