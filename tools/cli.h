@@ -23,5 +23,6 @@ int cmd_upgrade(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_retire(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int check_history(const char *dir, const char *new_path, _Bool json); /* check --history DIR NEW */
 
 #endif /* BATON_TOOLS_CLI_H */
