@@ -15,6 +15,8 @@ memcached clients do, and checks every answer byte for byte. Cases:
   refusals     1.1.0 -> 1.0.0 (downgrade) and 0.9.0 -> 1.1.0 (unsupported
                jump) are refused and the server keeps serving every key; the
                supported chain 0.9.0 -> 1.0.0 -> 1.1.0 works
+  rollback     the new process fails after kvd froze and saved (an injected
+               fault): kvd thaws and serves every key and client as before
 
 Usage: kvd_test.py CASE --kvd-dir DIR [--baton PATH]
 Only the standard library. Every process started is killed on the way out,
@@ -69,10 +71,11 @@ class Procs:
         except OSError:
             pass
 
-    def start(self, argv, name):
+    def start(self, argv, name, env=None):
         out = open(os.path.join(self.tmp, name + ".log"), "ab")
         p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
+                             stdin=subprocess.DEVNULL, start_new_session=True,
+                             env=dict(os.environ, **(env or {})))
         self.popens.append(p)
         self.pids.add(p.pid)
         return p
@@ -113,14 +116,14 @@ def free_port():
 class Kvd:
     """One kvd service: its port, control socket and the process now serving it."""
 
-    def __init__(self, procs, exe, mem=64, extra=()):
+    def __init__(self, procs, exe, mem=64, extra=(), env=None):
         self.procs = procs
         self.control = os.path.join(procs.tmp, "kvd-%d.ctl" % random.randrange(1 << 30))
         for attempt in range(5):
             self.port = free_port()
             argv = [exe, "-p", str(self.port), "-l", "127.0.0.1", "-m", str(mem), "-v",
                     "--control", self.control, *extra]
-            self.proc = procs.start(argv, "kvd-%d" % self.port)
+            self.proc = procs.start(argv, "kvd-%d" % self.port, env)
             if self.wait_ready():
                 return
             self.proc.kill()
@@ -621,11 +624,43 @@ def case_refusals(args, procs):
     check(verify_all(old, n, seed=b"old") == 0, "keys lost along 0.9.0 -> 1.0.0 -> 1.1.0")
 
 
+def case_rollback(args, procs):
+    # The successor's first mmap (its view of the image) fails: refused after
+    # the freeze and the save, so kvd must thaw with everything as it was.
+    kvd = Kvd(procs, kvd_exe(args, "1.0.0"), mem=64, env={"BATON_FAULT_CHILD": "mmap"})
+    n = 8000
+    load(kvd, n)
+    cl = live_clients(kvd)
+    traffic = [Traffic(kvd, "r%d" % i) for i in range(2)]
+    for t in traffic:
+        t.start()
+    time.sleep(0.2)
+    rc, out = upgrade(args, kvd, kvd_exe(args, "1.1.0"))
+    check(rc == 1, "a failed upgrade did not exit 1")
+    check("freeze" in out, "the fault fired before the freeze: the thaw was not tested")
+    time.sleep(0.3)
+    for t in traffic:
+        t.stop.set()
+    for t in traffic:
+        t.join(10)
+        check(not t.errors, "client %s saw errors across the rollback: %s" % (t.name, t.errors[:3]))
+    st = kvd.stats()
+    check(int(st["pid"]) == kvd.proc.pid and st["version"] == "1.0.0", "another process serves")
+    check(st["baton_generation"] == "0", "the generation moved")
+    check_live_clients(cl, "1.0.0")
+    check(verify_all(kvd, n) == 0, "keys lost after a rollback")
+    with kvd.client() as c:
+        check(c.set(b"after", b"rollback") == b"STORED", "set after the rollback")
+    for c in (cl["idle"], cl["half"], cl["halfline"], cl["pipe"]):
+        c.close()
+
+
 CASES = {
     "protocol": case_protocol,
     "memccapable": case_memccapable,
     "upgrade": case_upgrade,
     "refusals": case_refusals,
+    "rollback": case_rollback,
 }
 
 
