@@ -10,8 +10,9 @@ memcached clients do, and checks every answer byte for byte. Cases:
   memccapable  libmemcached's `memccapable -a` against kvd
   upgrade      tens of MiB loaded into kvd 1.0.0, clients connected (one with
                a request half sent, one with a pipelined batch it has not read,
-               one issuing requests throughout), `baton upgrade` to 1.1.0: every
-               key byte for byte, every connection still working, stats
+               three issuing requests throughout, one connecting anew again and
+               again), `baton upgrade` to 1.1.0: every key byte for byte, every
+               connection still working, none refused, stats
   refusals     1.1.0 -> 1.0.0 (downgrade) and 0.9.0 -> 1.1.0 (unsupported
                jump) are refused and the server keeps serving every key; the
                supported chain 0.9.0 -> 1.0.0 -> 1.1.0 works
@@ -497,6 +498,28 @@ class Traffic(threading.Thread):
             self.errors.append("%s: %r" % (type(e).__name__, e))
 
 
+class Connector(threading.Thread):
+    """New connections one after another: none may be refused or dropped."""
+
+    def __init__(self, kvd):
+        super().__init__(daemon=True)
+        self.port = kvd.port
+        self.stop = threading.Event()
+        self.connections = 0
+        self.errors = []
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                with Client(self.port, timeout=10) as c:
+                    if not c.cmd(b"version").startswith(b"VERSION "):
+                        self.errors.append("bad version answer")
+                self.connections += 1
+            except Exception as e:
+                self.errors.append("%s: %r" % (type(e).__name__, e))
+                return
+
+
 def live_clients(kvd):
     """Clients in every state an upgrade must carry across."""
     idle = kvd.client()
@@ -538,18 +561,23 @@ def case_upgrade(args, procs):
     check(int(before["curr_items"]) == n, "curr_items after load")
     cl = live_clients(kvd)
     traffic = [Traffic(kvd, "t%d" % i) for i in range(3)]
-    for t in traffic:
+    connector = Connector(kvd)
+    for t in traffic + [connector]:
         t.start()
     time.sleep(0.3)
     rc, out = upgrade(args, kvd, kvd_exe(args, "1.1.0"))
     check(rc == 0, "baton upgrade 1.0.0 -> 1.1.0 failed")
     time.sleep(0.3)
-    for t in traffic:
+    for t in traffic + [connector]:
         t.stop.set()
     for t in traffic:
         t.join(10)
         check(not t.errors, "client %s saw errors across the upgrade: %s" % (t.name, t.errors[:3]))
         check(t.requests > 0, "client %s made no requests" % t.name)
+    connector.join(10)
+    check(not connector.errors, "a new connection failed across the upgrade: %s"
+          % connector.errors[:3])
+    check(connector.connections > 0, "no new connection was made")
     log("clients under load: %d requests, worst latency %.1f ms, 0 errors"
         % (sum(t.requests for t in traffic), 1000 * max(t.worst for t in traffic)))
     pid = after_upgrade(kvd)
