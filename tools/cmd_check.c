@@ -7,6 +7,7 @@
  * against what NEW reads (rules 1 and 3), both catalogs on their own (rule 2)
  * and every layout both declare (rule 6). Exit 0 allowed, 1 findings, 2 usage
  * or unreadable input. The runtime's pre-flight runs the same engine.
+ * With --history DIR, cmd_history.c checks every supported path into NEW.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: baton check [--json] OLD NEW\n"
+		"       baton check [--json] --history DIR NEW   (every supported path into NEW)\n"
 		"\n"
 		"Checks that the release OLD may hand its state to the release NEW, before\n"
 		"anything stops: NEW's policy accepts the path from OLD (no downgrade), every\n"
@@ -32,9 +34,13 @@ static void usage(FILE *out)
 		"unbound, ambiguous, layout or schema, then a summary line.\n"
 		"\n"
 		"options:\n"
-		"  --json     print one JSON object: {\"ok\", \"program\", \"from\", \"to\",\n"
-		"             \"from_build\", \"to_build\", \"accepted_by\", \"contracts\", \"findings\"}\n"
-		"  -h, --help print this help\n"
+		"  --json          print one JSON object: {\"ok\", \"program\", \"from\", \"to\",\n"
+		"                  \"from_build\", \"to_build\", \"accepted_by\", \"contracts\",\n"
+		"                  \"findings\"} (with --history, plus \"paths\")\n"
+		"  --history DIR   check NEW against every release kept in DIR (one JSON\n"
+		"                  catalog per shipped release) that NEW's policy accepts:\n"
+		"                  every supported path into NEW, findings per path\n"
+		"  -h, --help      print this help\n"
 		"\n"
 		"exit status: 0 the update is allowed, 1 there are findings,\n"
 		"             2 usage error or an unreadable OLD or NEW\n"
@@ -42,7 +48,8 @@ static void usage(FILE *out)
 		"example:\n"
 		"  baton check /usr/lib/kvd/kvd-1.0.0 ./build/kvd\n"
 		"  baton catalog --json ./build/kvd > history/kvd-1.1.0.json\n"
-		"  baton check --json history/kvd-1.0.0.json history/kvd-1.1.0.json\n");
+		"  baton check --json history/kvd-1.0.0.json history/kvd-1.1.0.json\n"
+		"  baton check --history history/ ./build/kvd\n");
 }
 
 int cmd_check(int argc, char **argv)
@@ -50,8 +57,10 @@ int cmd_check(int argc, char **argv)
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "history", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *history = NULL;
 	struct baton_catalog_file *old_f = NULL, *new_f = NULL;
 	struct report_check c;
 	bool json = false;
@@ -66,10 +75,20 @@ int cmd_check(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return BATON_EXIT_OK;
+		case 'H':
+			history = optarg;
+			break;
 		default:
 			usage(stderr);
 			return BATON_EXIT_USAGE;
 		}
+	}
+	if (history && argc - optind == 1)
+		return check_history(history, argv[optind], json);  /* cmd_history.c */
+	if (history) {
+		fprintf(stderr, "baton check: --history DIR takes one release, NEW; got %d\n",
+			argc - optind);
+		return BATON_EXIT_USAGE;
 	}
 	if (argc - optind != 2) {
 		fprintf(stderr, "baton check: expected OLD and NEW, got %d argument%s\n",
