@@ -127,6 +127,17 @@ def case_check_history_programs():
         contains(p.stdout, "app 1.0.1 -> app 1.1.0: refused")
         # NEW may also be a release of the folder
         run("check", "--history", folder, "1.1.0", want=0)
+        # NEW's own problems show on every path, and once at the top
+        doc = run_json("check", "--history", folder, program("app-1.0.3-ambiguous"), want=1)
+        expect([f["rule"] for f in doc["findings"]] == ["ambiguous"], doc["findings"])
+        expect([(p["from"], [f["rule"] for f in p["findings"]]) for p in doc["paths"]]
+               == [("1.0.0", ["ambiguous"]), ("1.0.1", ["ambiguous"])], doc["paths"])
+    with tempfile.TemporaryDirectory() as tmp:
+        # ... and fail the check even when no path into NEW is supported
+        folder = app_history(tmp, ["1.1.0"])
+        p = run("check", "--history", folder, program("app-1.0.3-ambiguous"), want=1)
+        contains(p.stdout, "ambiguous: ")
+        contains(p.stdout, "its own catalog has findings")
 
 
 # ---------------------------------------------------------------------------
