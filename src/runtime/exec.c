@@ -336,11 +336,13 @@ static void exec_result(struct baton_rt *rt, int client, int status, const char 
 
 	if (client < 0)
 		return;
-	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_STEP);
-	baton_msg_put_str(&w, BATON_TAG_STEP, "restore");
-	baton_msg_put_u64(&w, BATON_TAG_DURATION_NS, restore_ns);
-	if (baton_msg_end(&w, &len) == 0)
-		(void)!write(client, buf, len);
+	if (restore_ns) {
+		baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_STEP);
+		baton_msg_put_str(&w, BATON_TAG_STEP, "restore");
+		baton_msg_put_u64(&w, BATON_TAG_DURATION_NS, restore_ns);
+		if (baton_msg_end(&w, &len) == 0)
+			(void)!write(client, buf, len);
+	}
 	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_RESULT);
 	baton_msg_put_i32(&w, BATON_TAG_STATUS, status);
 	if (frozen_at)

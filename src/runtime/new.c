@@ -50,10 +50,12 @@ static void refuse(struct baton_rt *rt, int sock, int status, const struct rt_re
 	unsigned int i;
 	size_t len;
 
-	for (i = 0; i < rs->n; i++)
-		rt_log(rt, BATON_LOG_ERROR, "refusing the predecessor's state: %s%s%s",
-		       rs->r[i].rule ? baton_rule_name(rs->r[i].rule) : "",
-		       rs->r[i].rule ? ": " : "", rs->r[i].text);
+	for (i = 0; i < rs->n; i++) {
+		char line[BATON_MESSAGE_MAX + 32];
+
+		rt_finding_line(rs->r[i].rule, rs->r[i].text, line, sizeof(line));
+		rt_log(rt, BATON_LOG_ERROR, "refusing the predecessor's state: %s", line);
+	}
 	if (sock < 0)
 		return;
 	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_REFUSE);
@@ -245,10 +247,43 @@ out:
 	return rc;
 }
 
-/* The old process's pid is gone (or is no longer our parent). */
+/* A zombie or gone: exited, whether or not anyone reaped it yet. */
+static bool pid_dead(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/*
+ * The predecessor closed the handoff without COMMIT or ABORT. Its sockets
+ * close before it is reparented or reaped, so give it a moment to be seen
+ * dead.
+ */
 static bool predecessor_gone(pid_t pid)
 {
-	return getppid() != pid || (kill(pid, 0) < 0 && errno == ESRCH);
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (getppid() != pid || pid_dead(pid))
+			return true;
+		usleep(10000);
+	}
+	return false;
 }
 
 int rt_finish(struct baton_rt *rt, const struct baton_image_header *h, int ctl_fd)

@@ -74,6 +74,18 @@ void rt_reason_add(struct rt_reasons *rs, uint16_t rule, const char *text)
 	rs->n++;
 }
 
+void rt_finding_line(uint16_t rule, const char *text, char *buf, size_t size)
+{
+	const char *name = rule ? baton_rule_name(rule) : NULL;
+	size_t n = name ? strlen(name) : 0;
+
+	/* the engine's messages start with their rule already */
+	if (name && !(strncmp(text, name, n) == 0 && text[n] == ':'))
+		snprintf(buf, size, "%s: %s", name, text);
+	else
+		snprintf(buf, size, "%s", text);
+}
+
 static void reason_add(struct rt_reasons *rs, uint16_t rule, const char *text)
 {
 	rt_reason_add(rs, rule, text);
@@ -410,10 +422,13 @@ static int update_fail(struct baton_rt *rt, int sock, bool frozen, int status,
 	kill_child(rt);
 	if (frozen && rt->has_life && rt->life.thaw)
 		rt->life.thaw(rt->life.ctx);
-	for (i = 0; i < rs->n; i++)
-		rt_log(rt, BATON_LOG_ERROR, "update from %s %s to %s refused: %s%s%s", rt->name,
-		       rt->release, u->program, rs->r[i].rule ? baton_rule_name(rs->r[i].rule) : "",
-		       rs->r[i].rule ? ": " : "", rs->r[i].text);
+	for (i = 0; i < rs->n; i++) {
+		char line[BATON_MESSAGE_MAX + 32];
+
+		rt_finding_line(rs->r[i].rule, rs->r[i].text, line, sizeof(line));
+		rt_log(rt, BATON_LOG_ERROR, "update from %s %s to %s refused: %s", rt->name,
+		       rt->release, u->program, line);
+	}
 	rt_log(rt, BATON_LOG_WARNING, "update to %s cancelled; %s %s goes on serving, state unchanged",
 	       u->program, rt->name, rt->release);
 	send_result(rt, u->client, status, rs, 0, 0, NULL, false);
@@ -916,6 +931,8 @@ static int handoff(struct baton_rt *rt, int sock)
 	send_step(rt, "restore", restore_ns);
 
 	/* The commit point. */
+	if (BATON_FAULT("die_before_commit"))
+		abort();   /* tests: the successor must take over alone */
 	t = baton_now_ns();
 	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_COMMIT);
 	baton_msg_put_u64(&w, BATON_TAG_DOWNTIME_NS, t - u->t_freeze);

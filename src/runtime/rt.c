@@ -43,6 +43,9 @@ static const char *level_name(int level)
 }
 
 static void rt_vlog(struct baton_rt *rt, int level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void rt_vlog(struct baton_rt *rt, int level, const char *fmt, va_list ap)
 {
 	char msg[BATON_MESSAGE_MAX + 256];
 	int n;

@@ -187,6 +187,8 @@ struct rt_reasons {
 	} r[RT_REASONS_MAX];
 };
 void rt_reason_add(struct rt_reasons *rs, uint16_t rule, const char *text);
+/* "RULE: message" unless the message starts with its rule already. */
+void rt_finding_line(uint16_t rule, const char *text, char *buf, size_t size);
 
 /* rt.c */
 void rt_log(struct baton_rt *rt, int level, const char *fmt, ...)

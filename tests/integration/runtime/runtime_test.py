@@ -397,6 +397,18 @@ class Faults(Base):
         self.upgrade(s, "1.1.0")
         self.check_in_flight(a, b, "1.1.0", 1)
 
+    def test_old_dies_at_commit(self):
+        """The old process dies after READY, before COMMIT: the successor,
+        alone with the state, takes over (and says so)."""
+        s = self.start("1.0.0", {"BATON_FAULT": "die_before_commit"})
+        a, b = self.in_flight(s)
+        out = baton("upgrade", s.ctl, svc("1.1.0"))
+        self.assertEqual(out.returncode, 2, out.stdout + out.stderr)   # outcome unknown to it
+        self.assertIn("baton status", out.stderr)
+        self.assertNotEqual(s.proc.wait(timeout=10), 0)
+        self.check_in_flight(a, b, "1.1.0", 1)
+        self.assertIn("takes over", s.logtext())
+
     def test_exec_fault(self):
         s = self.start("1.0.0", {"BATON_FAULT": "exec"})
         a, b = self.in_flight(s)
