@@ -283,14 +283,21 @@ int history_resolve(const char *cmd, struct history_dir *hd, const char *arg, bo
 	rc = report_load_catalog(cmd, arg, &f);
 	if (rc)
 		return rc;
-	i = baton_history_find(&hd->h, &f->cat.program->release, &f->cat.build_id);
+	if (!add) {
+		/* the file as given, even when the folder holds the same build */
+		*file = f;
+		return 0;
+	}
+	/*
+	 * The same known build as an entry is that entry. Without a build id
+	 * it may be another build: it joins, and the validation that follows
+	 * says the release is there twice, naming both files.
+	 */
+	i = f->cat.build_id.len ?
+	    baton_history_find(&hd->h, &f->cat.program->release, &f->cat.build_id) : -ENOENT;
 	if (i >= 0 && strcmp(hd->cats[i]->program->name, f->cat.program->name) == 0) {
 		baton_catalog_file_free(f);
 		*index = i;
-		return 0;
-	}
-	if (!add) {
-		*file = f;
 		return 0;
 	}
 	if (history_append(hd, f) < 0) {

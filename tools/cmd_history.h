@@ -41,10 +41,11 @@ void history_free(struct history_dir *hd);
 
 /*
  * The release an argument names: an existing file (program or JSON
- * catalog), else a release number of the folder. A file whose release and
- * build are in the folder is that entry; otherwise, when add is true, it
- * joins the history as one more entry, and when add is false *file keeps
- * it (the caller frees it). *index is the entry, or -1 with *file set.
+ * catalog), else a release number of the folder. When add is false a file
+ * comes back in *file (the caller frees it) and *index is -1. When add is
+ * true a file whose release and known build are in the folder is that
+ * entry, and any other joins the history as one more entry; *index is the
+ * entry.
  * Returns 0 or BATON_EXIT_USAGE after printing why.
  */
 int history_resolve(const char *cmd, struct history_dir *hd, const char *arg, bool add,
