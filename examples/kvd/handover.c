@@ -308,8 +308,10 @@ static int conn_save(void *ctx, struct baton_save *sv)
 		struct baton_obj *o;
 		char key[64];
 
-		memcpy(base + off, c->in.data + c->in.pos, nin);
-		memcpy(base + off + nin, c->out.data + c->out.pos, nout);
+		if (nin)
+			memcpy(base + off, c->in.data + c->in.pos, nin);
+		if (nout)
+			memcpy(base + off + nin, c->out.data + c->out.pos, nout);
 		snprintf(key, sizeof(key), "conn/%" PRIu64, c->id);
 		if ((rc = baton_save_object(sv, key, 0, &o)) < 0 ||
 		    (rc = baton_obj_set_fd(o, "fd", c->fd)) < 0 ||

@@ -439,6 +439,20 @@ def case_protocol(args, procs):
     check(int(kvd.stats()["curr_connections"]) >= 200, "curr_connections")
     for cl in clients:
         cl.close()
+    # -c: the connection over the limit is told so and closed.
+    small = Kvd(procs, kvd_exe(args, "1.0.0"), extra=["-c", "3"])
+    held = [small.client()]
+    deadline = time.time() + 5
+    while held[0].stats()["curr_connections"] != "1" and time.time() < deadline:
+        time.sleep(0.02)  # the readiness probe's close is still on its way
+    held += [small.client() for _ in range(2)]
+    for cl in held:
+        check(cl.cmd(b"version") == b"VERSION 1.0.0", "within -c")
+    with small.client() as over:
+        check(over.line() == b"ERROR Too many open connections", "over -c")
+        check(over.closed(), "a connection over -c stays open")
+    for cl in held:
+        cl.close()
 
 
 def verify_all_range(kvd, lo, hi):
