@@ -14,12 +14,13 @@
  * checksum, the root node's first property, once the tree is closed.
  *
  * The reader first locates the checksum at its fixed place and verifies it,
- * then lets libfdt check the whole tree, then checks the shape of the tree
- * (one root, no NOPs, properties before subnodes, bounded depth) and every
- * node and property this format names, with exact lengths, and refuses
- * anything it does not name. After that the accessors only walk. Field
- * values are checked separately against the reader's schema, because only
- * the reader knows which schema applies.
+ * then walks every tag and length itself (libfdt 1.6.1 can loop on a
+ * hostile length) checking the shape of the tree (one root, no NOPs,
+ * properties before subnodes, bounded depth), then lets libfdt check the
+ * whole tree, then checks every node and property this format names, with
+ * exact lengths, and refuses anything it does not name. After that the
+ * accessors only walk. Field values are checked separately against the
+ * reader's schema, because only the reader knows which schema applies.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -881,60 +882,99 @@ static int no_subnodes(const void *fdt, int node, const char *where, struct bato
 }
 
 /*
- * The shape libfdt does not insist on: one root node, no FDT_NOP (the writer
- * never emits one), properties before subnodes in every node (libfdt would
- * not find a property after a subnode, so a reader could not see it), and no
- * deeper nesting than the format has.
+ * Every tag and length of the structure block, and the shape libfdt does not
+ * insist on, in one bounded walk over the raw bytes. This runs before any
+ * libfdt function walks the tree: libfdt 1.6.1's fdt_next_tag() adds a
+ * property's length to its offset unchecked, so a length such as 0xfffffff4
+ * steps back onto the same tag and fdt_check_full() never returns. After
+ * this walk every step of fdt_next_tag() moves forward within the block.
+ *
+ * The shape: one root node, no FDT_NOP (the writer never emits one),
+ * properties before subnodes in every node (libfdt would not find a
+ * property after a subnode, so a reader could not see it), no deeper
+ * nesting than the format has, and nothing after FDT_END.
  */
-static int check_shape(const void *fdt, struct baton_diag *d)
+static int check_shape(const uint8_t *p, struct baton_diag *d)
 {
+	const uint8_t *s = p + fdt_off_dt_struct(p);
+	size_t size = fdt_size_dt_struct(p), off = 0, next;
 	bool subnode_seen[MAX_DEPTH + 1];
-	int off = 0, next = 0, depth = -1, roots = 0;
+	int depth = -1, roots = 0;
 
 	for (;;) {
-		uint32_t tag = fdt_next_tag(fdt, off, &next);
+		const uint8_t *nul;
+		uint32_t tag, len;
 
-		if (next < 0 && tag != FDT_END)
-			return baton_diag_set(d, -EBADMSG, "image is malformed at structure offset %d: %s",
-					      off, fdt_strerror(next));
+		if (size - off < 4)
+			return baton_diag_set(d, -EBADMSG,
+					      "image is malformed: the structure block ends without FDT_END");
+		tag = baton_decode_u32(s + off);
 		switch (tag) {
 		case FDT_BEGIN_NODE:
+			nul = memchr(s + off + 4, '\0', size - off - 4);
+			if (!nul)
+				return baton_diag_set(d, -EBADMSG,
+						      "image is malformed: the node name at structure offset %zu runs past the block",
+						      off);
+			next = ((size_t)(nul - s) + 1 + 3) & ~(size_t)3;
 			if (depth < 0 && roots++)
 				return baton_diag_set(d, -EBADMSG,
-						      "image has a second root node at structure offset %d", off);
+						      "image has a second root node at structure offset %zu", off);
 			if (depth >= 0)
 				subnode_seen[depth] = true;
 			if (++depth > MAX_DEPTH)
 				return baton_diag_set(d, -EBADMSG,
-						      "image nests nodes deeper than %d levels (structure offset %d)",
+						      "image nests nodes deeper than %d levels (structure offset %zu)",
 						      MAX_DEPTH, off);
 			subnode_seen[depth] = false;
 			break;
 		case FDT_END_NODE:
-			depth--;
-			break;
-		case FDT_PROP:
 			if (depth < 0)
 				return baton_diag_set(d, -EBADMSG,
-						      "image has a property outside the root node (structure offset %d)",
+						      "image is malformed: FDT_END_NODE outside any node at structure offset %zu",
+						      off);
+			depth--;
+			next = off + 4;
+			break;
+		case FDT_PROP:
+			if (size - off < 12)
+				return baton_diag_set(d, -EBADMSG,
+						      "image is malformed: the property at structure offset %zu runs past the block",
+						      off);
+			len = baton_decode_u32(s + off + 4);
+			if (len > size - off - 12)
+				return baton_diag_set(d, -EBADMSG,
+						      "image is malformed: the property at structure offset %zu says it is %u bytes, past the end of the block",
+						      off, len);
+			if (depth < 0)
+				return baton_diag_set(d, -EBADMSG,
+						      "image has a property outside the root node (structure offset %zu)",
 						      off);
 			if (subnode_seen[depth])
 				return baton_diag_set(d, -EBADMSG,
-						      "image has a property after a subnode (structure offset %d); properties come first",
+						      "image has a property after a subnode (structure offset %zu); properties come first",
 						      off);
+			next = (off + 12 + len + 3) & ~(size_t)3;
 			break;
 		case FDT_NOP:
 			return baton_diag_set(d, -EBADMSG,
-					      "image has FDT_NOP at structure offset %d; baton images have none", off);
+					      "image has FDT_NOP at structure offset %zu; baton images have none", off);
 		case FDT_END:
-			if (depth != -1 || next < 0 || (uint32_t)next != fdt_size_dt_struct(fdt))
+			if (depth != -1)
 				return baton_diag_set(d, -EBADMSG,
-						      "image has data after FDT_END at structure offset %d", off);
+						      "image is malformed: FDT_END inside a node at structure offset %zu", off);
+			if (off + 4 != size)
+				return baton_diag_set(d, -EBADMSG,
+						      "image has data after FDT_END at structure offset %zu", off);
 			return 0;
 		default:
-			return baton_diag_set(d, -EBADMSG, "image has unknown tag 0x%x at structure offset %d",
-					      tag, off);
+			return baton_diag_set(d, -EBADMSG,
+					      "image is malformed: unknown tag 0x%x at structure offset %zu", tag, off);
 		}
+		if (next > size)
+			return baton_diag_set(d, -EBADMSG,
+					      "image is malformed: the item at structure offset %zu runs past the block",
+					      off);
 		off = next;
 	}
 }
@@ -1311,14 +1351,14 @@ int baton_image_open(struct baton_image *img, const void *buf, size_t len, struc
 	rc = open_seal(buf, len, d);
 	if (rc < 0)
 		return rc;
+	rc = check_shape(buf, d);
+	if (rc < 0)
+		return rc;
 	rc = fdt_check_full(buf, len);
 	if (rc < 0)
 		return baton_diag_set(d, -EBADMSG, "image is not a valid device tree: %s", fdt_strerror(rc));
 	if (fdt_num_mem_rsv(buf) != 0)
 		return baton_diag_set(d, -EBADMSG, "image has memory reservations; baton images have none");
-	rc = check_shape(buf, d);
-	if (rc < 0)
-		return rc;
 
 	img->fdt = buf;
 	img->len = len;
