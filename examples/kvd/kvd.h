@@ -10,7 +10,8 @@
  *
  * Files: main.c (options, start), server.c (event loop, connections),
  * proto.c (the memcached text protocol), store.c (items, slabs, hash, LRU
- * in the region), region.c (the memfd mapping), handover.c (baton).
+ * in the region), handover.c (baton: the region, and what crosses an
+ * upgrade), contracts.h (the catalog: releases, policies, schemas).
  */
 #ifndef KVD_H
 #define KVD_H
@@ -115,7 +116,6 @@ struct kvd_server {
 	struct kvd_settings set;
 	struct kvd_store st;
 	struct kvd_stats stats;
-	void *region;                /* struct kvd_region (region.c) */
 	int epfd;
 	struct kvd_listener listeners[KVD_MAX_LISTENERS];
 	int nlisteners;
