@@ -18,6 +18,8 @@ memcached clients do, and checks every answer byte for byte. Cases:
                supported chain 0.9.0 -> 1.0.0 -> 1.1.0 works
   rollback     the new process fails after kvd froze and saved (an injected
                fault): kvd thaws and serves every key and client as before
+  takeover     the old process dies at the commit point (an injected fault):
+               the new one takes over alone, with every key and client
 
 Usage: kvd_test.py CASE --kvd-dir DIR [--baton PATH]
 Only the standard library. Every process started is killed on the way out,
@@ -29,6 +31,7 @@ import ctypes
 import hashlib
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -59,6 +62,11 @@ def log(msg):
 # Processes
 
 
+def no_core_dumps():
+    # A process that aborts on purpose must not dump a cache's worth of core.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 class Procs:
     """Every process this driver started, and their descendants."""
 
@@ -76,7 +84,8 @@ class Procs:
         out = open(os.path.join(self.tmp, name + ".log"), "ab")
         p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=True,
-                             env=dict(os.environ, **(env or {})))
+                             env=dict(os.environ, **(env or {})),
+                             preexec_fn=no_core_dumps)
         self.popens.append(p)
         self.pids.add(p.pid)
         return p
@@ -697,12 +706,41 @@ def case_rollback(args, procs):
         c.close()
 
 
+def case_takeover(args, procs):
+    kvd = Kvd(procs, kvd_exe(args, "1.0.0"), mem=64, env={"BATON_FAULT": "die_before_commit"})
+    n = 8000
+    load(kvd, n)
+    cl = live_clients(kvd)
+    traffic = [Traffic(kvd, "k%d" % i) for i in range(2)]
+    for t in traffic:
+        t.start()
+    time.sleep(0.2)
+    rc, out = upgrade(args, kvd, kvd_exe(args, "1.1.0"))
+    check(rc != 0, "baton upgrade reported success though the old process died")
+    check(kvd.proc.wait(10) != 0, "the old process did not die as injected")
+    time.sleep(0.3)
+    for t in traffic:
+        t.stop.set()
+    for t in traffic:
+        t.join(10)
+        check(not t.errors, "client %s saw errors across the takeover: %s" % (t.name, t.errors[:3]))
+    pid = after_upgrade(kvd)
+    st = kvd.stats()
+    check(pid != kvd.proc.pid and st["version"] == "1.1.0", "the new release does not serve")
+    check(st["baton_generation"] == "1" and st["baton_state_from"] == "1.0.0", "origin")
+    check_live_clients(cl, "1.1.0")
+    check(verify_all(kvd, n) == 0, "keys lost in the takeover")
+    for c in (cl["idle"], cl["half"], cl["halfline"], cl["pipe"]):
+        c.close()
+
+
 CASES = {
     "protocol": case_protocol,
     "memccapable": case_memccapable,
     "upgrade": case_upgrade,
     "refusals": case_refusals,
     "rollback": case_rollback,
+    "takeover": case_takeover,
 }
 
 
