@@ -20,8 +20,13 @@ memcached clients do, and checks every answer byte for byte. Cases:
                fault): kvd thaws and serves every key and client as before
   takeover     the old process dies at the commit point (an injected fault):
                the new one takes over alone, with every key and client
+  history      kvd's own release history (examples/kvd/history): every
+               supported path into the built releases passes, retire and plan
+               say what they should, and rule 7 on it: dropping the read of
+               kvd.cache v1 breaks 1.0.0 -> 1.1.0 until a release that no
+               longer accepts 1.0 makes v1 removable
 
-Usage: kvd_test.py CASE --kvd-dir DIR [--baton PATH]
+Usage: kvd_test.py CASE --kvd-dir DIR [--baton PATH] [--history DIR]
 Only the standard library. Every process started is killed on the way out,
 including successors that outlive the process that spawned them (this
 driver is their subreaper), and a case that takes too long fails cleanly.
@@ -29,6 +34,7 @@ driver is their subreaper), and a case that takes too long fails cleanly.
 import argparse
 import ctypes
 import hashlib
+import json
 import os
 import random
 import resource
@@ -734,6 +740,69 @@ def case_takeover(args, procs):
         c.close()
 
 
+def baton(args, *argv, want=None):
+    """Runs a baton command; returns (exit code, output, parsed JSON or None)."""
+    p = subprocess.run([args.baton, *argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=60)
+    out = p.stdout.decode(errors="replace")
+    log("$ baton %s  -> exit %d\n%s" % (" ".join(argv), p.returncode, out.rstrip()[:3000]))
+    if want is not None:
+        check(p.returncode == want, "baton %s exited %d, not %d" % (argv[0], p.returncode, want))
+    doc = None
+    if "--json" in argv:
+        doc = json.loads(out)
+    return p.returncode, out, doc
+
+
+def version_status(doc, version):
+    for v in doc["versions"]:
+        if v["contract_name"] == "kvd.cache" and v["version"] == version:
+            return v
+    raise Fail("retire lists no kvd.cache version %d" % version)
+
+
+def case_history(args, procs):
+    hist = args.history
+    k10, k11 = kvd_exe(args, "1.0.0"), kvd_exe(args, "1.1.0")
+    _, out, _ = baton(args, "check", "--history", hist, k11, want=0)
+    check("kvd 1.0.0 -> kvd 1.1.0: allowed" in out, "1.0.0 -> 1.1.0 not checked")
+    check("not checked: 0.9.0" in out, "0.9.0 -> 1.1.0 not reported as unsupported")
+    _, out, _ = baton(args, "check", "--history", hist, k10, want=0)
+    check("kvd 0.9.0 -> kvd 1.0.0: allowed" in out, "0.9.0 -> 1.0.0 not checked")
+    _, _, doc = baton(args, "retire", "--json", hist, k11, want=0)
+    v1 = version_status(doc, 1)
+    check(v1["status"] == "needed" and v1["releases"] == ["1.0.0"], "kvd.cache v1 not needed")
+    _, _, doc = baton(args, "plan", "--json", hist, "0.9.0", k11, want=0)
+    check(doc["ok"] and doc["path"] == ["0.9.0", "1.0.0", "1.1.0"], "plan 0.9.0 -> 1.1.0")
+
+    # Rule 7 on kvd's own history, with catalogs derived from 1.1.0's.
+    with open(os.path.join(hist, "kvd-1.1.0.json")) as f:
+        base = json.load(f)
+
+    def variant(name, release, cache_reads):
+        cat = json.loads(json.dumps(base))
+        cat["release"] = release
+        cat["build_id"] = None
+        for h in cat["handlers"]:
+            if h["name"] == "kvd.cache":
+                h["reads"][0]["versions"] = cache_reads
+        path = os.path.join(procs.tmp, name)
+        with open(path, "w") as f:
+            json.dump(cat, f, indent=2)
+        return path
+
+    dropped = variant("kvd-1.1.0-drops-v1.json", "1.1.0", [2])
+    _, out, _ = baton(args, "check", "--history", hist, dropped, want=1)
+    check("kvd 1.0.0 -> kvd 1.1.0: refused" in out, "dropping v1 did not break 1.0.0 -> 1.1.0")
+    _, _, doc = baton(args, "retire", "--json", hist, dropped, want=1)
+    check(version_status(doc, 1)["status"] == "missing", "v1 not reported missing")
+    # 1.2.0 accepts 1.1.x only (next-minor): no accepted release writes v1 any more.
+    later = variant("kvd-1.2.0.json", "1.2.0", [1, 2])
+    _, _, doc = baton(args, "retire", "--json", hist, later, want=0)
+    v1 = version_status(doc, 1)
+    check(v1["status"] == "removable" and "1.0.0" in v1["releases"], "v1 not removable in 1.2.0")
+
+
 CASES = {
     "protocol": case_protocol,
     "memccapable": case_memccapable,
@@ -741,6 +810,7 @@ CASES = {
     "refusals": case_refusals,
     "rollback": case_rollback,
     "takeover": case_takeover,
+    "history": case_history,
 }
 
 
@@ -749,6 +819,8 @@ def main():
     ap.add_argument("case", choices=sorted(CASES))
     ap.add_argument("--kvd-dir", required=True)
     ap.add_argument("--baton")
+    ap.add_argument("--history", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "examples", "kvd", "history"))
     ap.add_argument("--keep", action="store_true", help="keep the logs folder")
     args = ap.parse_args()
 
