@@ -20,7 +20,17 @@
 
 #define MAX_FIELDS 1024
 #define MAX_READS 256
-#define FINGERPRINT_BUDGET 100000  /* schema visits while resolving nesting */
+/*
+ * Work allowed while resolving nested schemas for fingerprints, in units of
+ * about one field line checked and hashed (about a microsecond). A nested
+ * visit costs one unit per field, n * n / 256 for the duplicate-name check of
+ * its n fields, and one unit per 64 schema records scanned to find it.
+ * Nesting fans out (a schema of 1024 fields that each nest a schema of 1024
+ * fields ...), and a budget of visits alone let a hostile catalog of under a
+ * megabyte keep a reader busy for over a minute; with the work bounded the
+ * worst case stays under a second. Real catalogs use a tiny fraction of it.
+ */
+#define FINGERPRINT_BUDGET (1u << 19)
 
 static uint16_t bswap16(uint16_t v)
 {
@@ -118,15 +128,49 @@ struct baton_policy baton_catalog_policy(const struct baton_catalog *cat)
 	return p;
 }
 
+/*
+ * Whether a validated UUID text (36 characters, either case) is want, the
+ * lowercase text form: cheaper than parsing, and most mismatches end at the
+ * first character.
+ */
+static bool uuid_text_is(const char *text, const char *want)
+{
+	size_t i;
+
+	for (i = 0; i < BATON_UUID_STRLEN; i++) {
+		char c = text[i];
+
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (c != want[i])
+			return false;
+	}
+	return text[BATON_UUID_STRLEN] == '\0';
+}
+
+/* find_schema, counting the schema records looked at in *scanned. */
+static const struct baton_rec_schema *find_schema_counted(const struct baton_catalog *cat,
+							  const baton_uuid *contract,
+							  uint32_t version, size_t *scanned)
+{
+	char want[BATON_UUID_STRLEN + 1];
+	const struct baton_rec_schema *s;
+
+	baton_uuid_format(contract, want);
+	baton_catalog_for_each_schema(cat, s) {
+		(*scanned)++;
+		if (s->version == version && uuid_text_is(s->contract, want))
+			return s;
+	}
+	return NULL;
+}
+
 const struct baton_rec_schema *baton_catalog_find_schema(const struct baton_catalog *cat,
 							 const baton_uuid *contract, uint32_t version)
 {
-	const struct baton_rec_schema *s;
+	size_t scanned = 0;
 
-	baton_catalog_for_each_schema(cat, s)
-		if (s->version == version && rec_uuid_is(s->contract, contract))
-			return s;
-	return NULL;
+	return find_schema_counted(cat, contract, version, &scanned);
 }
 
 bool baton_handler_reads_version(const struct baton_rec_handler *h, const baton_uuid *contract,
@@ -236,13 +280,21 @@ static int nested_fingerprint(void *ctx, const baton_uuid *contract, uint32_t ve
 {
 	struct fp_ctx *x = ctx, inner;
 	const struct baton_rec_schema *s;
+	size_t scanned = 0, cost;
 
 	if (x->depth >= BATON_MAX_NESTING)
 		return -ELOOP;
 	if (*x->budget == 0)
 		return -E2BIG;
-	(*x->budget)--;
-	s = baton_catalog_find_schema(x->cat, contract, version);
+	s = find_schema_counted(x->cat, contract, version, &scanned);
+	cost = 1 + scanned / 64;
+	if (s)
+		cost += s->hdr.count + (size_t)s->hdr.count * s->hdr.count / 256;
+	if (cost > *x->budget) {
+		*x->budget = 0;
+		return -E2BIG;
+	}
+	*x->budget -= (unsigned)cost;
 	if (!s)
 		return -ENOENT;
 	inner.cat = x->cat;
@@ -443,12 +495,12 @@ static int check_duplicates(const struct baton_catalog *cat, struct baton_diag *
 	const struct baton_rec_handler *h, *g;
 
 	baton_catalog_for_each_schema(cat, s) {
-		baton_uuid us = baton_rec_uuid(s->contract);
+		char us[BATON_UUID_STRLEN + 1];
+		baton_uuid u = baton_rec_uuid(s->contract);
 
+		baton_uuid_format(&u, us);
 		for (t = baton_catalog_next_schema(cat, s); t; t = baton_catalog_next_schema(cat, t)) {
-			baton_uuid ut = baton_rec_uuid(t->contract);
-
-			if (t->version == s->version && baton_uuid_cmp(&us, &ut) == 0)
+			if (t->version == s->version && uuid_text_is(t->contract, us))
 				return baton_diag_set(d, -EINVAL,
 						      "schema %s (%s) version %u is declared twice; declare each schema once, in one .c file",
 						      s->name, s->contract, s->version);

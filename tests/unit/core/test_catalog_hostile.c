@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -547,6 +548,62 @@ static void padding_and_tails(void **state)
 	refused(&b, -ENOENT, "has no schema here");
 }
 
+/*
+ * A schema of 1024 fields that each nest a schema of 1024 fields that each
+ * nest ...: fingerprinting it naively means 1024^3 visits. Opening must give
+ * up with words, and quickly (it once took over a minute).
+ */
+static void wide_nesting_is_bounded(void **state)
+{
+	static const char *const level[] = {
+		"10000000-0000-4000-8000-000000000000", "20000000-0000-4000-8000-000000000000",
+		"30000000-0000-4000-8000-000000000000", "40000000-0000-4000-8000-000000000000",
+	};
+	struct baton_release rel = { 1, 0, 0 };
+	size_t size = 8u << 20, len, i, l;
+	struct baton_field *f = calloc(1024, sizeof(*f));
+	struct baton_catalog_builder cb;
+	struct baton_diag d;
+	struct timespec t0, t1;
+	void *buf = NULL;
+	double secs;
+
+	assert_non_null(f);
+	assert_int_equal(posix_memalign(&buf, 8, size), 0);
+	baton_catalog_builder_init(&cb, buf, size);
+	baton_catalog_add_program(&cb, "wide", &rel, NULL, 0);
+	/* many other schemas, so that every lookup scans far */
+	for (i = 0; i < 3000; i++) {
+		char uuid[BATON_UUID_STRLEN + 1];
+
+		snprintf(uuid, sizeof(uuid), "%08zx-0000-4000-8000-000000000001", i + 1);
+		baton_catalog_add_schema(&cb, uuid, "filler", 1, NULL, 0);
+	}
+	for (l = 0; l < 4; l++) {
+		size_t n = l < 3 ? 1024 : 0;
+
+		memset(f, 0, 1024 * sizeof(*f));
+		for (i = 0; i < n; i++) {
+			snprintf(f[i].name, sizeof(f[i].name), "f%zu", i);
+			f[i].type = BATON_T_SCHEMA;
+			strcpy(f[i].contract, level[l + 1]);
+			f[i].version = 1;
+		}
+		baton_catalog_add_schema(&cb, level[l], "level", 1, f, n);
+	}
+	assert_int_equal(baton_catalog_builder_finish(&cb, &len), 0);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(try_open(buf, len, &d), -E2BIG);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_non_null(strstr(d.msg, "nests schemas too widely to fingerprint"));
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (secs > 10)
+		fail_msg("opening took %.1f s", secs);
+	free(f);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +619,7 @@ int main(void)
 		cmocka_unit_test(bad_values),
 		cmocka_unit_test(duplicates),
 		cmocka_unit_test(padding_and_tails),
+		cmocka_unit_test(wide_nesting_is_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
