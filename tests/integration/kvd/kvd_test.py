@@ -7,7 +7,7 @@ memcached clients do, and checks every answer byte for byte. Cases:
 
   protocol     the text protocol: replies, error strings, noreply, pipelining,
                requests split at every byte, large values, expiry, eviction
-  memccapable  libmemcached's `memccapable -a` against kvd
+  memccapable  libmemcached's `memccapable -a` against kvd, then memcslap
   upgrade      tens of MiB loaded into kvd 1.0.0, clients connected (one with
                a request half sent, one with a pipelined batch it has not read,
                three issuing requests throughout, one connecting anew again and
@@ -495,6 +495,20 @@ def case_memccapable(args, procs):
     log(out.rstrip())
     check(p.returncode == 0 and "All tests passed" in out, "memccapable -a failed")
     check(kvd.proc.poll() is None, "kvd died under memccapable")
+    slap = shutil.which("memcslap")
+    if slap:  # libmemcached's load generator, unchanged: sets, then gets
+        before = kvd.stats()
+        for test in ("set", "get"):
+            p = subprocess.run([slap, "--servers=127.0.0.1:%d" % kvd.port, "--concurrency=8",
+                                "--execute-number=500", "--test=" + test],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+            out = p.stdout.decode(errors="replace")
+            log(out.rstrip())
+            check(p.returncode == 0 and "Time to %s" % test in out, "memcslap --test=%s" % test)
+        st = kvd.stats()
+        check(int(st["cmd_set"]) - int(before["cmd_set"]) >= 4000 and
+              int(st["get_hits"]) - int(before["get_hits"]) >= 4000 and
+              st["get_misses"] == before["get_misses"], "memcslap's requests")
 
 
 class Traffic(threading.Thread):
