@@ -326,10 +326,14 @@ add:
 	return 0;
 }
 
+/* Each client may hold a 64 KiB buffer: a bounded number of them. */
+#define RT_CLIENTS_MAX 64
+
 static void control_accept(struct baton_rt *rt)
 {
 	struct rt_client *c;
 	struct ucred cred;
+	unsigned int n;
 	int fd;
 
 	fd = accept4(rt->ctl_listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -339,6 +343,15 @@ static void control_accept(struct baton_rt *rt)
 		rt_log(rt, BATON_LOG_WARNING,
 		       "control socket %s: refused a client (pid %d, uid %d): only uid %d or root may ask",
 		       rt->control_path, (int)cred.pid, (int)cred.uid, (int)geteuid());
+		close(fd);
+		return;
+	}
+	for (c = rt->clients, n = 0; c; c = c->next)
+		n++;
+	if (n >= RT_CLIENTS_MAX) {
+		rt_log(rt, BATON_LOG_WARNING,
+		       "control socket %s: %u clients already connected; closing a new one (pid %d)",
+		       rt->control_path, n, (int)cred.pid);
 		close(fd);
 		return;
 	}

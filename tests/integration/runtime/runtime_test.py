@@ -75,7 +75,7 @@ class Service:
         self.log = open(self.logpath, "w")
         self.proc = subprocess.Popen([svc(release), self.portfile, self.ctl, str(region_mb)],
                                      stderr=self.log, env=e, start_new_session=True)
-        for _ in range(200):
+        for _ in range(1000):
             if os.path.exists(self.portfile) and open(self.portfile).read().endswith("\n"):
                 break
             time.sleep(0.01)
@@ -207,6 +207,47 @@ class Upgrade(Base):
         self.assertIn("svc 1.0.1", out.stdout)
 
 
+class Scale(Base):
+    def test_many_connections(self):
+        """600 connections: the fd table travels in batches of 253."""
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 2000:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+        s = self.start("1.0.0")
+        a, b = self.in_flight(s)
+        clients = [Client(s.port) for _ in range(600)]
+        for i, c in enumerate(clients):
+            c.send(b"ECHO %d\n" % i)
+        for i, c in enumerate(clients):
+            self.assertEqual(c.line(), str(i))
+            c.send(b"ECHO again %d" % i)    # partial, held in svc's buffers
+        time.sleep(0.3)
+        self.upgrade(s, "1.1.0")
+        self.check_in_flight(a, b, "1.1.0", 1)
+        for i, c in enumerate(clients):
+            c.send(b"\n")
+            self.assertEqual(c.line(), "again %d" % i)
+            c.close()
+
+    def test_region_size(self):
+        """Downtime does not grow with the region: 512 MiB as fast as 4."""
+        times = {}
+        for mb in (4, 512):
+            s = Service("1.0.0", region_mb=mb)
+            try:
+                out = baton("upgrade", "--json", s.ctl, svc("1.0.1"))
+                self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+                times[mb] = json.loads(out.stdout)["downtime_ms"]
+                c = Client(s.port)
+                self.assertEqual(c.get()["sum"], "ok")
+                c.close()
+            finally:
+                s.stop()
+        print("downtime: 4 MiB %.3f ms, 512 MiB %.3f ms" % (times[4], times[512]))
+        self.assertLess(times[512], max(10 * times[4], 20.0))
+
+
 class Chain(Base):
     def test_chain(self):
         """1.0.0 -> 1.0.1 (patch) -> 1.1.0 (next-minor) -> 1.1.0 (same build)."""
@@ -330,6 +371,20 @@ class Triggers(Base):
         st = self.check_in_flight(a, b, "1.0.0", 1)
         self.assertNotEqual(int(st["pid"]), s.proc.pid)
 
+    def test_api(self):
+        """baton_rt_upgrade() from the program itself."""
+        s = self.start("1.0.0")
+        a, b = self.in_flight(s)
+        c = Client(s.port)
+        self.assertEqual(c.ask("UPGRADE " + svc("1.1.0")), "upgrade=0")
+        self.assertEqual(s.proc.wait(timeout=10), 0)
+        self.check_in_flight(a, b, "1.1.0", 1)
+        # the connection that asked came along too
+        self.assertEqual(c.get()["release"], "1.1.0")
+        # and a refused pre-flight is the call's return value
+        self.assertEqual(c.ask("UPGRADE " + svc("0.9.0")), "upgrade=-1")
+        self.assertEqual(c.get()["gen"], "1")
+
     def test_busy(self):
         """A second request while one runs is answered busy."""
         s = self.start("1.0.0", {"SVC_MISBEHAVE": "connect-hang", "SVC_TIMEOUT_MS": "1500"})
@@ -435,7 +490,7 @@ class Status(Base):
 
 
 CASES = {
-    "upgrade": Upgrade, "chain": Chain, "refusals": Refusals, "misbehave": Misbehave,
+    "upgrade": Upgrade, "scale": Scale, "chain": Chain, "refusals": Refusals, "misbehave": Misbehave,
     "strangers": Strangers, "triggers": Triggers, "exec": Exec, "faults": Faults,
     "status": Status,
 }

@@ -13,6 +13,7 @@
  *   INC N     counter += N; answers "counter=X"
  *   GET       answers "release=R gen=G counter=X sum=ok|bad conns=N note=..."
  *   ECHO TXT  answers TXT
+ *   UPGRADE P starts an update to program P through baton_rt_upgrade()
  *   HOLD      stops reading this connection until the next update or thaw,
  *             so that bytes the client sends stay unread in the kernel
  *
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -179,6 +181,11 @@ static void serve_line(struct conn *c, char *line)
 		      (unsigned long long)c->served);
 	} else if (strncmp(line, "ECHO ", 5) == 0) {
 		reply(c, "%s", line + 5);
+	} else if (strncmp(line, "UPGRADE ", 8) == 0) {
+		/* the API trigger: the program itself asks for an update */
+		int rc = baton_rt_upgrade(svc.rt, line + 8, NULL);
+
+		reply(c, "upgrade=%d", rc);
 	} else if (strcmp(line, "HOLD") == 0) {
 		c->held = true;
 		reply(c, "held");
@@ -600,6 +607,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	{
+		/* room for many connections, each also dup'ed while it is saved */
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	opt.control_path = argv[2];
 	opt.timeout_ms = to ? (uint32_t)atoi(to) : 3000;
 	/* only a successor misbehaves; an old program rolled back to does not */
