@@ -123,13 +123,14 @@ int baton_history_validate(const struct baton_history *h, const struct baton_cat
 			if (!same_release(a, b))
 				continue;
 			release_text(a, ra);
-			baton_build_id_format(a->build_id.len ? &a->build_id : &b->build_id,
-					      build, sizeof(build));
+			baton_build_id_format(&a->build_id, build, sizeof(build));
 			return baton_diag_set(d, -EEXIST,
-					      "release %s of %s is in the history twice: %s and %s (build %s%s); keep one catalog per shipped build, and two builds of one release only with two different known build ids",
+					      "release %s of %s is in the history twice: %s and %s (%s%s); keep one catalog per shipped build, and two builds of one release only with two different known build ids",
 					      ra, program, origin(h, i, oa, sizeof(oa)),
-					      origin(h, j, ob, sizeof(ob)), build,
-					      a->build_id.len && b->build_id.len ? "" : ", or unknown");
+					      origin(h, j, ob, sizeof(ob)),
+					      a->build_id.len && b->build_id.len ? "both build " :
+					      "at least one without a build id, so possibly one build",
+					      a->build_id.len && b->build_id.len ? build : "");
 		}
 	}
 	return 0;
