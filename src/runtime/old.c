@@ -250,13 +250,17 @@ static int bind_control(struct baton_rt *rt)
 	if (fd < 0)
 		return rt_fail(rt, -errno, "control socket %s: socket(): %s", rt->control_path,
 			       strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno == EADDRINUSE) {
-		/* A stale socket file from a process that is gone may be replaced. */
-		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool stale = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
-			     errno == ECONNREFUSED;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		/* A stale socket file of a process that is gone may be replaced. */
+		int probe;
+		bool stale;
 		struct stat st;
 
+		if (errno != EADDRINUSE)
+			goto fail;
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		stale = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+			errno == ECONNREFUSED;
 		if (probe >= 0)
 			close(probe);
 		if (!stale || lstat(rt->control_path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
@@ -266,14 +270,9 @@ static int bind_control(struct baton_rt *rt)
 				       rt->control_path, rt->name);
 		}
 		unlink(rt->control_path);
-		errno = 0;
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			goto fail;
-	} else if (errno && errno != EADDRINUSE) {
-		/* bind() failed for another reason, or succeeded (errno untouched) */
 	}
-	if (getsockname(fd, (struct sockaddr *)&sa, &(socklen_t){ sizeof(sa) }) < 0)
-		goto fail;
 	/* Not connectable before listen(): no window between bind and chmod. */
 	if (chmod(rt->control_path, 0600) < 0 || listen(fd, 64) < 0)
 		goto fail;
@@ -396,7 +395,7 @@ static void update_release(struct baton_rt *rt)
 	u->active = false;
 	u->client = NULL;
 	rt_obj_free_list(rt->saved);
-	rt->saved = NULL;
+	rt->saved = rt->saved_tail = NULL;
 }
 
 static void kill_child(struct baton_rt *rt)
@@ -684,6 +683,7 @@ static int recv_msg(struct baton_rt *rt, int sock, uint8_t *buf, struct baton_ms
 			   u->pidfd, &d);
 	if (rc == -EPIPE || rc == -ECHILD) {
 		char how[64] = "closed the connection";
+		pid_t pid = u->child;
 
 		if (waitpid(u->child, &status, WNOHANG) == u->child) {
 			u->child = 0;
@@ -694,7 +694,7 @@ static int recv_msg(struct baton_rt *rt, int sock, uint8_t *buf, struct baton_ms
 				snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
 		}
 		snprintf(rs->r[0].text, sizeof(rs->r[0].text),
-			 "%s: the new process (pid %d) %s before it was ready", step, (int)u->child, how);
+			 "%s: the new process (pid %d) %s before it was ready", step, (int)pid, how);
 		rs->n = 1;
 		return -ECHILD;
 	}
@@ -746,10 +746,16 @@ static int recv_msg(struct baton_rt *rt, int sock, uint8_t *buf, struct baton_ms
 	return 0;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int save_all(struct baton_rt *rt, char *err, size_t size)
 {
+	const char **keys;
 	struct baton_obj *o;
-	size_t i;
+	size_t i, n;
 	int rc;
 
 	for (i = 0; i < rt->nhandlers; i++) {
@@ -759,21 +765,39 @@ static int save_all(struct baton_rt *rt, char *err, size_t size)
 		if (!(h->rec->flags & BATON_HANDLER_WRITES) || !h->ops.save)
 			continue;
 		rc = h->ops.save(h->ops.ctx, &s);
-		if (rc) {
-			snprintf(err, size, "save: handler %s returned %d%s%s; %s", h->rec->name, rc,
-				 rc < 0 ? " (" : "", rc < 0 ? strerror(-rc) : "",
-				 rc < 0 ? ")" : "");
-			/* keep the sentence well formed without the parenthesis */
-			if (rc >= 0)
-				snprintf(err, size, "save: handler %s returned %d", h->rec->name, rc);
-			return rc < 0 ? rc : -ECANCELED;
+		if (rc < 0) {
+			snprintf(err, size, "save: handler %s failed: %s (%.300s)", h->rec->name,
+				 strerror(-rc), rt->err);
+			return rc;
+		}
+		if (rc > 0) {
+			snprintf(err, size, "save: handler %s returned %d", h->rec->name, rc);
+			return -ECANCELED;
 		}
 	}
+	n = 0;
 	for (o = rt->saved; o; o = o->next) {
 		rc = rt_obj_check_set(o, err, size);
 		if (rc < 0)
 			return rc;
+		n++;
 	}
+	/* Keys are unique in an image: sorted, so thousands of objects stay cheap. */
+	keys = malloc((n ? n : 1) * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (o = rt->saved, i = 0; o; o = o->next)
+		keys[i++] = o->key;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 1; i < n; i++) {
+		if (strcmp(keys[i - 1], keys[i]) == 0) {
+			snprintf(err, size, "save: object \"%.200s\" was saved twice in one update",
+				 keys[i]);
+			free(keys);
+			return -EEXIST;
+		}
+	}
+	free(keys);
 	return 0;
 }
 
@@ -794,9 +818,6 @@ int baton_save_object(struct baton_save *s, const char *key, uint32_t flags,
 	if (!*key || strlen(key) >= BATON_KEY_MAX)
 		return rt_fail(rt, -EINVAL, "object key \"%.200s\": empty or longer than %d bytes",
 			       key, BATON_KEY_MAX - 1);
-	for (o = rt->saved; o; o = o->next)
-		if (strcmp(o->key, key) == 0)
-			return rt_fail(rt, -EEXIST, "object \"%s\": saved twice in one update", key);
 	c = baton_rec_uuid(s->h->rec->writes.contract);
 	schema = baton_catalog_find_schema(rt->cat, &c, s->h->rec->writes.version);
 	if (!schema)
@@ -808,9 +829,9 @@ int baton_save_object(struct baton_save *s, const char *key, uint32_t flags,
 	o->handler = s->h->rec;
 	if (s->h->rec->flags & BATON_HANDLER_OPTIONAL)
 		o->flags |= BATON_OBJECT_OPTIONAL;
-	for (tail = &rt->saved; *tail; tail = &(*tail)->next)
-		;
+	tail = rt->saved ? &rt->saved_tail->next : &rt->saved;
 	*tail = o;
+	rt->saved_tail = o;
 	*out = o;
 	return 0;
 }

@@ -161,6 +161,7 @@ struct baton_rt {
 
 	struct baton_region *regions;
 	struct baton_obj *saved;      /* objects of the update being saved */
+	struct baton_obj *saved_tail;
 	bool started;
 	bool committed;
 	uint64_t generation;
