@@ -905,6 +905,8 @@ static int parse_text(const char *text, size_t len, struct json_object **root, s
 	int rc = 0;
 
 	*root = NULL;
+	if (len == 0 || !text)
+		return baton_diag_set(d, -EINVAL, "no JSON in the text: it is empty");
 	if (len > BATON__JSON_MAX_SIZE)
 		return baton_diag_set(d, -E2BIG, "%zu bytes of JSON exceeds the limit of %u for a catalog",
 				      len, BATON__JSON_MAX_SIZE);

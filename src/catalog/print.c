@@ -112,7 +112,7 @@ static void print_users(FILE *out, const struct baton_catalog *cat, const char *
 		any = true;
 	}
 	baton_catalog_for_each_handler(cat, h) {
-		char versions[8 * BATON_MAX_VERSIONS + 8];
+		char versions[12 * BATON_MAX_VERSIONS + 8];  /* "4294967295, " each */
 
 		if (!baton_handler_max_read(h, &u))
 			continue;

@@ -76,6 +76,12 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *data)
 
 		if (ph->p_type == PT_LOAD && x->records >= start && x->records - start < ph->p_memsz)
 			holds = true;
+	}
+	/* only the notes of the modules that can matter are read */
+	for (i = 0; (holds || x->index == 0) && i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+
 		if (ph->p_type == PT_NOTE && !id.len)
 			mem_build_id((const uint8_t *)start, ph->p_memsz, ph->p_align == 8 ? 8 : 4, &id);
 	}
