@@ -737,7 +737,42 @@ static void unopened_catalogs(void **state)
 	baton_catalog_file_free(NULL);
 }
 
-int main(void)
+/* The example in docs/catalog-format.md is accepted and canonical, byte for byte. */
+static const char *doc_path;
+
+static void documented_example_is_canonical(void **state)
+{
+	struct baton_catalog_file *f;
+	struct baton_diag d;
+	char *doc, *start, *end, *json;
+	size_t len;
+	FILE *in;
+
+	if (!doc_path)
+		skip();
+	in = fopen(doc_path, "rb");
+	assert_non_null(in);
+	doc = malloc(1 << 20);
+	assert_non_null(doc);
+	len = fread(doc, 1, (1 << 20) - 1, in);
+	fclose(in);
+	doc[len] = '\0';
+	start = strstr(doc, "```json\n");
+	assert_non_null(start);
+	start += 8;
+	end = strstr(start, "```");
+	assert_non_null(end);
+	*end = '\0';
+	if (baton_catalog_from_json(start, strlen(start), &f, &d) != 0)
+		fail_msg("the documented example is refused: %s", d.msg);
+	json = to_json(&f->cat);
+	assert_string_equal(json, start);
+	free(json);
+	baton_catalog_file_free(f);
+	free(doc);
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip_from_records),
@@ -751,7 +786,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(json_files, make_tmpdir, remove_tmpdir),
 		cmocka_unit_test(print_for_people),
 		cmocka_unit_test(unopened_catalogs),
+		cmocka_unit_test(documented_example_is_canonical),
 	};
 
+	/* optional argument: docs/catalog-format.md */
+	doc_path = argc > 1 ? argv[1] : NULL;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
