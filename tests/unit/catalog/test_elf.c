@@ -353,6 +353,26 @@ static void broken_section_headers(void **state)
 	refused(write_file("renamed", file, len), -ENOENT, "declares no baton catalog");
 	free(file);
 
+	/* section headers of the wrong size */
+	file = read_whole(catalog_prog, &len);
+	eh = (Elf64_Ehdr *)(void *)file;
+	eh->e_shentsize = 32;
+	refused(write_file("shentsize", file, len), -EINVAL, "section headers of 32 bytes");
+	free(file);
+
+	/* a section larger than a catalog may be, within a (sparse) file */
+	file = read_whole(catalog_prog, &len);
+	sh = catalog_header(file, len, NULL);
+	sh->sh_offset = len;
+	sh->sh_size = 9u << 20;
+	{
+		const char *path = write_file("huge", file, len);
+
+		assert_int_equal(truncate(path, (off_t)len + (10 << 20)), 0);
+		refused(path, -E2BIG, "section of 9437184 bytes exceeds the limit");
+	}
+	free(file);
+
 	/* section headers beyond the file */
 	file = read_whole(catalog_prog, &len);
 	eh = (Elf64_Ehdr *)(void *)file;

@@ -564,6 +564,50 @@ static void limits(void **state)
 	assert_non_null(strstr(d.msg, "schemas[0].fields: 1025 fields; a schema has at most 1024"));
 	free(t);
 
+	/* 257 read entries */
+	{
+		size_t size = 64 * 1024, pos, i;
+
+		t = malloc(size);
+		assert_non_null(t);
+		pos = (size_t)snprintf(t, size, "{\"format\": \"baton-catalog-1\", \"program\": \"p\", "
+				       "\"release\": \"1.0.0\", \"policy\": [], \"schemas\": [], "
+				       "\"handlers\": [{\"name\": \"h\", \"writes\": null, \"reads\": [");
+		for (i = 0; i < 257; i++)
+			pos += (size_t)snprintf(t + pos, size - pos,
+						"%s{\"contract\": \"%08zx-0000-4000-8000-000000000000\", \"versions\": [1]}",
+						i ? ", " : "", i + 1);
+		snprintf(t + pos, size - pos, "]}]}");
+		assert_null(from_text(t, &d));
+		assert_non_null(strstr(d.msg, "handlers[0].reads: 257 read entries; a handler has at most 256"));
+		free(t);
+	}
+
+	/* JSON within its limit that makes more than 8 MiB of records */
+	{
+		size_t size = 4u << 20, pos, i, j;
+
+		t = malloc(size);
+		assert_non_null(t);
+		pos = (size_t)snprintf(t, size, "{\"format\":\"baton-catalog-1\",\"program\":\"p\","
+				       "\"release\":\"1.0.0\",\"policy\":[],\"handlers\":[],\"schemas\":[");
+		for (i = 0; i < 72; i++) {
+			pos += (size_t)snprintf(t + pos, size - pos,
+						"%s{\"contract\":\"%08zx-0000-4000-8000-000000000000\",\"name\":\"c\","
+						"\"version\":1,\"fields\":[", i ? "," : "", i + 1);
+			for (j = 0; j < 1024; j++)
+				pos += (size_t)snprintf(t + pos, size - pos, "%s{\"name\":\"f%zu\",\"type\":\"u8\"}",
+							j ? "," : "", j);
+			pos += (size_t)snprintf(t + pos, size - pos, "]}");
+		}
+		snprintf(t + pos, size - pos, "]}");
+		assert_true(strlen(t) < (4u << 20));
+		assert_null(from_text(t, &d));
+		assert_int_equal(d.code, -E2BIG);
+		assert_non_null(strstr(d.msg, "bytes of records, more than the limit"));
+		free(t);
+	}
+
 	t = malloc(big);
 	assert_non_null(t);
 	memset(t, ' ', big);
@@ -594,7 +638,7 @@ static int remove_tmpdir(void **state)
 
 static const char *write_file(const char *name, const void *data, size_t len)
 {
-	static char path[128];
+	static char path[512];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
@@ -641,6 +685,24 @@ static void json_files(void **state)
 	assert_int_equal(baton_catalog_load(tmpdir, &f, &d), -EISDIR);
 	assert_non_null(strstr(d.msg, "is a directory"));
 	assert_int_equal(baton_catalog_load_json(tmpdir, &f, &d), -EISDIR);
+	/* a file too large for a catalog (sparse) */
+	path = write_file("huge.json", "{", 1);
+	assert_int_equal(truncate(path, (5 << 20)), 0);
+	assert_int_equal(baton_catalog_load(path, &f, &d), -E2BIG);
+	assert_non_null(strstr(d.msg, "exceeds the limit"));
+	/* a long path is shortened in front, so the words after it survive */
+	{
+		char name[241];
+
+		memset(name, 'n', sizeof(name) - 1);
+		name[sizeof(name) - 1] = '\0';
+		bad = replaced(base_text, "[1, 2, 3]", "[1, 2, 0]");
+		path = write_file(name, bad, strlen(bad));
+		assert_int_equal(baton_catalog_load_json(path, &f, &d), -EINVAL);
+		assert_true(strncmp(d.msg, "...", 3) == 0);
+		assert_non_null(strstr(d.msg, "nnn: handlers[1].reads[0].versions[2]: expected a positive integer"));
+		free(bad);
+	}
 	assert_int_equal(baton_catalog_load("/nonexistent/kvd.json", &f, &d), -ENOENT);
 	assert_non_null(strstr(d.msg, "/nonexistent/kvd.json: cannot open"));
 	assert_int_equal(baton_catalog_load_json("/nonexistent/kvd.json", &f, &d), -ENOENT);
@@ -679,7 +741,7 @@ static void print_for_people(void **state)
 		"{\"format\": \"baton-catalog-1\", \"program\": \"p\", \"release\": \"3.0.0\", \"policy\": [], "
 		"\"handlers\": [{\"name\": \"a\", \"writes\": {\"contract\": \"" KVD_ENTRY "\", \"version\": 1}, \"reads\": []}, "
 		"{\"name\": \"b\", \"writes\": null, \"reads\": [{\"contract\": \"" KVD_ENTRY "\", \"versions\": [1, 2]}]}], "
-		"\"schemas\": []}";
+		"\"schemas\": [{\"contract\": \"" KVD_CACHE "\", \"name\": \"lonely\", \"version\": 1, \"fields\": []}]}";
 	struct baton_catalog_file *f;
 	struct baton_diag d;
 	char bid[2 * BATON_BUILD_ID_MAX + 1], line[128];
@@ -718,6 +780,17 @@ static void print_for_people(void **state)
 				    "  read by    b (versions 1, 2)\n"));
 	assert_null(strstr(strstr(out, "no schema in this catalog") + 1, "no schema in this catalog"));
 	assert_non_null(strstr(out, "  b  writes nothing; reads " KVD_ENTRY " 1, 2\n"));
+	assert_non_null(strstr(out, "contract lonely  " KVD_CACHE "\n"
+				    "  version 1  fingerprint f5b8d2d459a1e047c78d2ed0a4c77da8  (no fields)\n"
+				    "  no handler writes or reads it\n"));
+	free(out);
+	baton_catalog_file_free(f);
+
+	f = from_text("{\"format\":\"baton-catalog-1\",\"program\":\"p\",\"release\":\"0.0.1\","
+		      "\"policy\":[\"same-build\"],\"handlers\":[],\"schemas\":[]}", &d);
+	assert_non_null(f);
+	out = printed(&f->cat);
+	assert_string_equal(out, "program   p 0.0.1\nbuild id  unknown\npolicy    same-build\n\nhandlers\n  none\n");
 	free(out);
 	baton_catalog_file_free(f);
 }
