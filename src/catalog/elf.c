@@ -209,7 +209,13 @@ int baton_catalog_load_elf(const char *path, struct baton_catalog_file **out, st
 				    path, elf_errmsg(-1));
 		goto out;
 	}
-	if (shnum && (shstrndx == SHN_UNDEF || shstrndx >= shnum)) {
+	if (shnum && shstrndx == SHN_UNDEF) {
+		rc = baton_diag_set(d, -ENOENT,
+				    "%s declares no baton catalog: its sections have no names, so none is %s",
+				    path, BATON_CATALOG_SECTION);
+		goto out;
+	}
+	if (shnum && shstrndx >= shnum) {
 		rc = baton_diag_set(d, -EINVAL,
 				    "%s: corrupt ELF file: its section name table is section %zu of %zu",
 				    path, shstrndx, shnum);

@@ -380,6 +380,13 @@ static void broken_section_headers(void **state)
 	refused(write_file("shoff", file, len), -EINVAL, "corrupt");
 	free(file);
 
+	/* sections without names */
+	file = read_whole(catalog_prog, &len);
+	eh = (Elf64_Ehdr *)(void *)file;
+	eh->e_shstrndx = SHN_UNDEF;
+	refused(write_file("unnamed", file, len), -ENOENT, "its sections have no names");
+	free(file);
+
 	/* a section name table that is no table */
 	file = read_whole(catalog_prog, &len);
 	eh = (Elf64_Ehdr *)(void *)file;
