@@ -625,6 +625,9 @@ static void test_misuse_fields(void **state)
 	expect_fail(baton_image_begin_nested(&w, "x@1"), -EINVAL, "\"x@1\" is not a name");
 	start();
 	begin("a");
+	expect_fail(baton_image_begin_nested(&w, NULL), -EINVAL, "no field name");
+	start();
+	begin("a");
 	expect_fail(baton_image_field(&w, "x", NULL, 4), -EINVAL, "has no value");
 	start();
 	begin("a");

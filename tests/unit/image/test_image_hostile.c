@@ -622,6 +622,8 @@ static void test_crafted_tables(void **state)
 		  "/regions/region@0 has property \"offset\"" },
 		{ "region renamed", { { E_NAME, "/regions/region@0", "region@1", NULL, 0 } }, -EBADMSG,
 		  "/regions/region@1 where /regions/region@0 belongs" },
+		{ "region subnode", { { E_ADDNODE, "/regions/region@0", "x", NULL, 0 } }, -EBADMSG,
+		  "/regions/region@0 has node \"x\", which baton,image-v1 does not define" },
 	};
 
 	(void)state;
@@ -847,6 +849,42 @@ static void test_raw_property_after_subnode(void **state)
 	expect_open(work, len, -EBADMSG, "property after a subnode");
 }
 
+/* Nodes the format does not define, where the read-write API cannot put them. */
+static void test_raw_extra_nodes(void **state)
+{
+	size_t len;
+
+	(void)state;
+	raw_begin(work, sizeof(work));
+	raw_tables(work);
+	assert_int_equal(fdt_begin_node(work, "objects"), 0);
+	assert_int_equal(fdt_end_node(work), 0);
+	assert_int_equal(fdt_begin_node(work, "extra"), 0);
+	assert_int_equal(fdt_end_node(work), 0);
+	len = raw_end(work);
+	expect_open(work, len, -EBADMSG, "image has node /extra, which baton,image-v1 does not define");
+
+	raw_begin(work, sizeof(work));
+	raw_tables(work);
+	assert_int_equal(fdt_begin_node(work, "objects"), 0);
+	assert_int_equal(fdt_begin_node(work, "object@0"), 0);
+	assert_int_equal(fdt_property_string(work, "key", "k"), 0);
+	assert_int_equal(fdt_property(work, "contract", "\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1", 16), 0);
+	assert_int_equal(fdt_property_u32(work, "version", 1), 0);
+	assert_int_equal(fdt_property_string(work, "handler", "h"), 0);
+	assert_int_equal(fdt_property(work, "fingerprint", zero16, 16), 0);
+	assert_int_equal(fdt_property_u32(work, "flags", 0), 0);
+	assert_int_equal(fdt_property(work, "fds", "", 0), 0);
+	assert_int_equal(fdt_begin_node(work, "fields"), 0);
+	assert_int_equal(fdt_end_node(work), 0);
+	assert_int_equal(fdt_begin_node(work, "fields"), 0);
+	assert_int_equal(fdt_end_node(work), 0);
+	assert_int_equal(fdt_end_node(work), 0);
+	assert_int_equal(fdt_end_node(work), 0);
+	len = raw_end(work);
+	expect_open(work, len, -EBADMSG, "object \"k\" has node \"fields\", which baton,image-v1 does not define");
+}
+
 static void test_raw_second_root(void **state)
 {
 	size_t len;
@@ -928,6 +966,30 @@ static void test_raw_too_many(void **state)
 	assert_int_equal(fdt_end_node(big), 0);
 	len = raw_end(big);
 	expect_open(big, len, -E2BIG, "image has more than 65536 fds");
+
+	raw_begin(big, size);
+	assert_int_equal(fdt_begin_node(big, "fds"), 0);
+	assert_int_equal(fdt_begin_node(big, "fd@0"), 0);
+	assert_int_equal(fdt_property_u32(big, "kind", BATON_FD_MEMFD), 0);
+	assert_int_equal(fdt_property_string(big, "label", ""), 0);
+	assert_int_equal(fdt_end_node(big), 0);
+	assert_int_equal(fdt_end_node(big), 0);
+	assert_int_equal(fdt_begin_node(big, "regions"), 0);
+	for (i = 0; i <= BATON_IMAGE_MAX_FDS; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "region@%u", i);
+		assert_int_equal(fdt_begin_node(big, name), 0);
+		assert_int_equal(fdt_property_u32(big, "fd", 0), 0);
+		assert_int_equal(fdt_property_u64(big, "size", 4096), 0);
+		assert_int_equal(fdt_property_string(big, "label", ""), 0);
+		assert_int_equal(fdt_end_node(big), 0);
+	}
+	assert_int_equal(fdt_end_node(big), 0);
+	assert_int_equal(fdt_begin_node(big, "objects"), 0);
+	assert_int_equal(fdt_end_node(big), 0);
+	len = raw_end(big);
+	expect_open(big, len, -E2BIG, "image has more than 65536 regions");
 	free(big);
 }
 
@@ -953,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(test_crafted_too_many_refs),
 		cmocka_unit_test(test_raw_control),
 		cmocka_unit_test(test_raw_property_after_subnode),
+		cmocka_unit_test(test_raw_extra_nodes),
 		cmocka_unit_test(test_raw_second_root),
 		cmocka_unit_test(test_raw_too_deep),
 		cmocka_unit_test(test_raw_too_many),
