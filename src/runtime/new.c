@@ -149,6 +149,8 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 	uint32_t i, restored = 0;
 	int rc;
 
+	uint64_t t_bind, t_decode, t_restore, t0 = baton_now_ns();
+
 	baton_release_format(&img->h.release, rel, sizeof(rel));
 	snprintf(writer, sizeof(writer), "%s %s", img->h.program, rel);
 	rs.n = rs.dropped = 0;
@@ -168,6 +170,7 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 		rc = rc < 0 ? rc : -EPERM;
 		goto out;
 	}
+	t_bind = baton_now_ns();
 	for (i = 0; i < img->nregions; i++) {
 		struct baton_image_region ir;
 
@@ -208,6 +211,7 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 		*tail = o;
 		tail = &o->next;
 	}
+	t_decode = baton_now_ns();
 	/* Steps and restores, in image order, each object replaced by its upgrade. */
 	for (struct baton_obj **pp = &objs; *pp; pp = &(*pp)->next) {
 		struct baton_obj *next = (*pp)->next;
@@ -232,9 +236,12 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 		}
 		restored++;
 	}
+	t_restore = baton_now_ns();
 	rt_log(rt, BATON_LOG_INFO, "%s %u object(s) of %s generation %llu",
 	       dry_run ? "dry run: restored" : "restored", restored, writer,
 	       (unsigned long long)img->h.generation);
+	rt_log(rt, BATON_LOG_DEBUG, "restore: bind %.3f ms, regions and decode %.3f ms, steps and restore %.3f ms",
+	       (t_bind - t0) / 1e6, (t_decode - t_bind) / 1e6, (t_restore - t_decode) / 1e6);
 	rc = (int)restored;
 out:
 	/* Untaken fds are closed; objects end here, after their restore. */

@@ -757,6 +757,8 @@ static int write_fields(struct baton_image_writer *w, const struct baton_obj *o)
 	return 0;
 }
 
+#define FP_CACHE 32
+
 int rt_image_write(struct baton_rt *rt, struct baton_obj *objs, void *buf, size_t size,
 		   const struct baton_image_header *h, size_t *len, int **fdsp, size_t *nfdsp,
 		   char *err, size_t errsize)
@@ -766,7 +768,11 @@ int rt_image_write(struct baton_rt *rt, struct baton_obj *objs, void *buf, size_
 	struct baton_region *r;
 	struct baton_obj *o;
 	uint32_t *list = NULL;
-	size_t i, cap = 0;
+	size_t i, cap = 0, nfp = 0;
+	struct {
+		const struct baton_rec_schema *schema;
+		baton_fingerprint fp;
+	} fps[FP_CACHE];
 	int rc;
 
 	for (r = rt->regions; r; r = r->next)
@@ -792,13 +798,24 @@ int rt_image_write(struct baton_rt *rt, struct baton_obj *objs, void *buf, size_
 	for (o = objs; rc == 0 && o; o = o->next) {
 		baton_fingerprint fp;
 		struct baton_diag d;
-		size_t n = 0;
+		size_t n = 0, k;
 
-		rc = baton_catalog_fingerprint(rt->cat, o->schema, &fp, &d);
-		if (rc < 0) {
-			snprintf(err, errsize, "object \"%s\": fingerprint of %s version %u: %s",
-				 o->key, o->schema->name, o->version, d.msg);
-			goto out;
+		/* A few schemas, thousands of objects: each fingerprint once. */
+		for (k = 0; k < nfp && fps[k].schema != o->schema; k++)
+			;
+		if (k == nfp) {
+			rc = baton_catalog_fingerprint(rt->cat, o->schema, &fp, &d);
+			if (rc < 0) {
+				snprintf(err, errsize, "object \"%s\": fingerprint of %s version %u: %s",
+					 o->key, o->schema->name, o->version, d.msg);
+				goto out;
+			}
+			if (nfp < FP_CACHE) {
+				fps[nfp].schema = o->schema;
+				fps[nfp++].fp = fp;
+			}
+		} else {
+			fp = fps[k].fp;
 		}
 		rc = baton_image_begin_object(&w, o->key, &o->contract, o->version, o->handler->name,
 					      &fp, o->flags);

@@ -928,10 +928,13 @@ static int handoff(struct baton_rt *rt, int sock)
 				     "freeze: the program's freeze callback returned %d", rc);
 	}
 	rc = save_all(rt, err, sizeof(err));
+	t = baton_now_ns();
 	if (rc == 0)
 		rc = build_image(rt, &image_fd, &image_len, &fds, &nfds, err, sizeof(err));
 	if (rc < 0)
 		return fail1(rt, sock, true, rc, "%s", err);
+	rt_log(rt, BATON_LOG_DEBUG, "freeze+save: freeze and save %.3f ms, image %.3f ms (%zu bytes, %zu fds)",
+	       (t - u->t_freeze) / 1e6, (baton_now_ns() - t) / 1e6, image_len, nfds);
 	t = baton_now_ns();
 	send_step(rt, "freeze+save", t - u->t_freeze);
 

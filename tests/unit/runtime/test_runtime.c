@@ -558,6 +558,80 @@ static void test_region_faults(void **state)
 	baton_rt_free(rt);
 }
 
+static int sock_restored;
+
+static int sock_restore(void *ctx, const struct baton_obj *o)
+{
+	int fd;
+
+	(void)ctx;
+	if (baton_obj_take_fd(o, "fd", &fd) < 0)
+		return -EBADF;
+	close(fd);
+	sock_restored++;
+	return 0;
+}
+
+/* Thousands of connections: writing and restoring stay linear. */
+static void test_many_objects(void **state)
+{
+	enum { N = 5000 };
+	struct baton_handler_ops kvops = { nop_save, nop_restore, NULL };
+	struct baton_handler_ops sops = { nop_save, sock_restore, NULL };
+	struct baton_image_header h = { .program = "unit", .release = { 3, 1, 0 } };
+	struct baton_rt *rt = new_rt();
+	struct baton_obj *head = NULL, **tail = &head;
+	struct baton_image img;
+	struct baton_diag d;
+	char err[512];
+	size_t len, nfds, size = 8 << 20;
+	void *buf = aligned_alloc(8, size);
+	uint64_t t0, t1, t2;
+	int *fds, *in, rc;
+	baton_uuid c;
+
+	(void)state;
+	baton_uuid_parse(&c, T_SOCK, strlen(T_SOCK));
+	for (int i = 0; i < N; i++) {
+		char key[32];
+		int e;
+
+		snprintf(key, sizeof(key), "conn/%d", i);
+		*tail = rt_obj_new(rt, baton_catalog_find_schema(rt->cat, &c, 1), key, 0, &e);
+		assert_non_null(*tail);
+		(*tail)->handler = baton_catalog_find_handler(rt->cat, "test.sock");
+		assert_int_equal(baton_obj_set_fd(*tail, "fd", STDERR_FILENO), 0);
+		tail = &(*tail)->next;
+	}
+	h.build_id = rt->cat->build_id;
+	t0 = baton_now_ns();
+	rc = rt_image_write(rt, head, buf, size, &h, &len, &fds, &nfds, err, sizeof(err));
+	assert_int_equal(rc, 0);
+	t1 = baton_now_ns();
+	assert_int_equal(nfds, N);
+	assert_int_equal(baton_image_open(&img, buf, len, &d), 0);
+	in = calloc(N, sizeof(*in));
+	for (int i = 0; i < N; i++)
+		in[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+	free(fds);
+	rt_obj_free_list(head);
+	baton_rt_free(rt);
+
+	rt = new_rt();
+	baton_rt_register(rt, "test.kv", &kvops);
+	baton_rt_register(rt, "test.sock", &sops);
+	baton_rt_register_step(rt, "test.kv", T_KV, 1, kv_step, NULL);
+	sock_restored = 0;
+	t2 = baton_now_ns();
+	assert_int_equal(rt_restore_image(rt, rt->cat, &img, in, N, -1, false), N);
+	assert_int_equal(sock_restored, N);
+	print_message("%d objects: image %.1f ms (%zu bytes), open+bind+restore %.1f ms\n", N,
+		      (t1 - t0) / 1e6, len, (baton_now_ns() - t2) / 1e6);
+	baton_rt_free(rt);
+	free(in);
+	free(buf);
+}
+
 static void test_upgrade_unstarted(void **state)
 {
 	struct baton_rt *rt = new_rt();
@@ -577,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_step_incomplete),
 		cmocka_unit_test(test_regions),
 		cmocka_unit_test(test_region_faults),
+		cmocka_unit_test(test_many_objects),
 		cmocka_unit_test(test_upgrade_unstarted),
 	};
 
