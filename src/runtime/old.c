@@ -775,13 +775,8 @@ static int save_all(struct baton_rt *rt, char *err, size_t size)
 			return -ECANCELED;
 		}
 	}
-	n = 0;
-	for (o = rt->saved; o; o = o->next) {
-		rc = rt_obj_check_set(o, err, size);
-		if (rc < 0)
-			return rc;
+	for (o = rt->saved, n = 0; o; o = o->next)
 		n++;
-	}
 	/* Keys are unique in an image: sorted, so thousands of objects stay cheap. */
 	keys = malloc((n ? n : 1) * sizeof(*keys));
 	if (!keys)
@@ -798,6 +793,11 @@ static int save_all(struct baton_rt *rt, char *err, size_t size)
 		}
 	}
 	free(keys);
+	for (o = rt->saved; o; o = o->next) {
+		rc = rt_obj_check_set(o, err, size);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 

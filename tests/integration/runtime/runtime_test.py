@@ -445,6 +445,21 @@ class Faults(Base):
                 self.assert_unchanged(s, a, b, s.proc.pid, out)
                 s.stop()
 
+    def test_old_side_failures(self):
+        """The program's own freeze or save fails, saves a key twice or
+        leaves a field unset: cancelled before anything is sent."""
+        cases = {"freeze-fail": "freeze callback returned", "save-fail": "handler svc.state failed",
+                 "save-twice": "saved twice", "save-unset": "was not set"}
+        for fault, words in cases.items():
+            with self.subTest(fault=fault):
+                s = self.start("1.0.0", {"SVC_OLD_FAULT": fault})
+                a, b = self.in_flight(s)
+                out = self.upgrade(s, "1.1.0", code=1)
+                self.assertIn(words, out.stdout)
+                self.assertNotIn("send", out.stdout)
+                self.assert_unchanged(s, a, b, s.proc.pid, out)
+                s.stop()
+
     def test_accept_fault(self):
         """A failed accept() is retried: the child's connection still waits."""
         s = self.start("1.0.0", {"BATON_FAULT": "accept"})

@@ -19,7 +19,8 @@
  *
  * Usage: svc-R PORTFILE CONTROL_PATH [REGION_MB]. The port it listens on is
  * written to PORTFILE. Test-only misbehaviour of a successor:
- * SVC_MISBEHAVE=STEP-ACTION (see misbehave()).
+ * SVC_MISBEHAVE=STEP-ACTION (see misbehave()); of the old side (a process
+ * started cold): SVC_OLD_FAULT=freeze-fail|save-fail|save-twice|save-unset.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -119,6 +120,7 @@ static struct {
 	uint32_t answer;
 	char note[65];
 	const char *misbehave;
+	const char *old_fault;   /* SVC_OLD_FAULT: the old side's own failures */
 } svc;
 
 static uint64_t checksum(const uint8_t *p, uint64_t n)
@@ -304,8 +306,15 @@ static int state_save(void *ctx, struct baton_save *s)
 	(void)ctx;
 	for (i = 0; i < 16; i++)
 		hist[i] = (uint16_t)(i * 1000 + 7);
+	if (svc.old_fault && strcmp(svc.old_fault, "save-fail") == 0)
+		return -EIO;
 	if ((rc = baton_save_object(s, "state", 0, &o)) < 0)
 		return rc;
+	if (svc.old_fault && strcmp(svc.old_fault, "save-twice") == 0 &&
+	    (rc = baton_save_object(s, "listener/tcp", 0, &m)) < 0)
+		return rc;
+	if (svc.old_fault && strcmp(svc.old_fault, "save-unset") == 0)
+		return 0;   /* fields left unset */
 #if SVC_VARIANT == 2
 	if ((rc = baton_obj_set_uint(o, "counter", svc.counter)) < 0 ||
 	    (rc = baton_obj_set_int(o, "delta", -5)) < 0)
@@ -431,6 +440,8 @@ static int state_v1_to_v2(void *ctx, const struct baton_obj *in, struct baton_ob
 static int on_freeze(void *ctx)
 {
 	(void)ctx;
+	if (svc.old_fault && strcmp(svc.old_fault, "freeze-fail") == 0)
+		return -EBUSY;
 	svc.frozen = true;
 	return 0;
 }
@@ -624,6 +635,8 @@ int main(int argc, char **argv)
 		getenv("SVC_MISBEHAVE") : NULL;
 	if (svc.misbehave)
 		misbehave(svc.misbehave);
+	if (!getenv("BATON_HANDOFF") && !getenv("BATON_EXEC_IMAGE"))
+		svc.old_fault = getenv("SVC_OLD_FAULT");
 
 	rc = baton_rt_new(&svc.rt, &opt);
 	if (rc < 0) {
