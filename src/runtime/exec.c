@@ -206,7 +206,8 @@ int rt_exec_upgrade(struct baton_rt *rt, int *unused)
 	t = baton_now_ns();
 	rt_update_step(rt, "freeze+save", t - u->t_freeze);
 
-	old_fd = open(rt->program_path, O_RDONLY | O_CLOEXEC);
+	/* the running file itself, even if a new one was installed at its path */
+	old_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	argv_fd = argv_memfd(rt->argv);
 	list = fd_list(fds, nfds);
 	env = rt_child_env(NULL, extra);

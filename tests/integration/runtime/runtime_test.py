@@ -385,6 +385,15 @@ class Triggers(Base):
         self.assertEqual(c.ask("UPGRADE " + svc("0.9.0")), "upgrade=-1")
         self.assertEqual(c.get()["gen"], "1")
 
+    def test_timeout_option(self):
+        """--timeout overrides the program's deadline."""
+        s = self.start("1.0.0", {"SVC_MISBEHAVE": "hello-hang", "SVC_TIMEOUT_MS": "20000"})
+        t = time.monotonic()
+        out = self.upgrade(s, "1.1.0", "--timeout", "300", code=1)
+        self.assertLess(time.monotonic() - t, 5)
+        self.assertIn("within 300 ms", out.stdout)
+        self.assertEqual(baton("upgrade", "--timeout", "0", s.ctl, svc("1.1.0")).returncode, 2)
+
     def test_busy(self):
         """A second request while one runs is answered busy."""
         s = self.start("1.0.0", {"SVC_MISBEHAVE": "connect-hang", "SVC_TIMEOUT_MS": "1500"})
