@@ -356,6 +356,16 @@ int rt_new_start(struct baton_rt *rt)
 	rc = baton_tp_recv(sock, buf, sizeof(buf), &len, in_fds, 2, &got, (int)rt->timeout_ms, -1, &d);
 	if (rc == 0)
 		rc = baton_msg_parse(&m, buf, len, &d);
+	if (rc == 0 && m.type == BATON_MSG_ABORT) {
+		char why[BATON_MSG_TEXT_MAX + 1] = "no reason given";
+
+		baton_msg_get_str(&m, BATON_TAG_REASON, why, sizeof(why));
+		baton_tp_close_all(in_fds, got);
+		close(sock);
+		return rt_fail(rt, -ECANCELED,
+			       "successor: the predecessor cancelled the update before sending its state: %.800s",
+			       why);
+	}
 	if (rc == 0 && m.type != BATON_MSG_IMAGE)
 		rc = baton_diag_set(&d, -EPROTO, "expected an image message, got %s",
 				    baton_msg_type_name(m.type));

@@ -628,6 +628,10 @@ static int update_begin(struct baton_rt *rt, struct rt_client *c, const char *pr
 				     program, strerror(-rc));
 		return update_fail(rt, -1, false, -EPERM, &rs);
 	}
+	/* What the process that connects must say it is. */
+	baton_strlcpy(u->new_name, nc->cat.program->name, sizeof(u->new_name));
+	baton_release_format(&nc->cat.program->release, u->new_release, sizeof(u->new_release));
+	u->new_build = nc->cat.build_id;
 	baton_catalog_file_free(nc);
 	t = baton_now_ns();
 	send_step(rt, "pre-flight", t - u->t_begin);
@@ -916,6 +920,26 @@ static int handoff(struct baton_rt *rt, int sock)
 		return fail1(rt, sock, false, -EPROTO,
 			     "hello: the new process says it is pid %u, the kernel says %d", pid,
 			     (int)u->child);
+	{
+		struct baton_build_id b = { 0 };
+		struct baton_msg_item it;
+
+		if (baton_msg_get(&m, BATON_TAG_BUILD_ID, &it) == 0) {
+			b.len = it.len;
+			memcpy(b.b, it.value, it.len);
+		}
+		/* the file may have been replaced since the pre-flight read it */
+		if (strcmp(name, u->new_name) || strcmp(rel, u->new_release) ||
+		    (b.len && u->new_build.len && !baton_build_id_equal(&b, &u->new_build))) {
+			char hb[2 * BATON_BUILD_ID_MAX + 1], pb[2 * BATON_BUILD_ID_MAX + 1];
+
+			baton_build_id_format(&b, hb, sizeof(hb));
+			baton_build_id_format(&u->new_build, pb, sizeof(pb));
+			return fail1(rt, sock, false, -ESTALE,
+				     "hello: the new process is %s %s (build %s), but the pre-flight checked %s %s (build %s): was %s replaced meanwhile? try again",
+				     name, rel, hb, u->new_name, u->new_release, pb, u->program);
+		}
+	}
 	t = baton_now_ns();
 	send_step(rt, "spawn+connect", t - u->t_spawn);
 

@@ -117,6 +117,9 @@ struct rt_update {
 	int listener;
 	int timerfd;
 	char name[BATON_HANDOFF_NAME_MAX + 1];
+	char new_name[BATON_NAME_MAX];          /* what the pre-flight checked */
+	char new_release[BATON_RELEASE_STRMAX];
+	struct baton_build_id new_build;
 	uint64_t t_begin, t_spawn, t_freeze;
 	struct rt_timing steps[RT_STEPS_MAX];
 	unsigned int nsteps;

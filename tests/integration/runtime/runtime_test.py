@@ -298,7 +298,7 @@ class Refusals(Base):
 
 class Misbehave(Base):
     MODES = ["connect-crash", "connect-hang", "connect-garbage",
-             "hello-crash", "hello-hang", "hello-wrongtype",
+             "hello-crash", "hello-hang", "hello-wrongtype", "hello-otherrelease",
              "image-crash", "image-hang", "image-garbage",
              "restore-refuse", "restore-crash", "restore-hang"]
 

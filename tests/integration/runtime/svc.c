@@ -564,6 +564,20 @@ static void misbehave(const char *m)
 	if (strcmp(m, "hello-hang") == 0)
 		for (;;)
 			pause();
+	if (strcmp(m, "hello-otherrelease") == 0) {
+		/* as if the file had been replaced after the pre-flight */
+		struct baton_msg_writer w;
+		size_t n;
+
+		baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_HELLO);
+		baton_msg_put_u32(&w, BATON_TAG_PID, (uint32_t)getpid());
+		baton_msg_put_str(&w, BATON_TAG_PROGRAM, "svc");
+		baton_msg_put_str(&w, BATON_TAG_RELEASE, "9.9.9");
+		baton_msg_end(&w, &n);
+		baton_tp_send(sock, buf, n, NULL, 0, NULL);
+		sleep(5);
+		exit(9);
+	}
 	if (strcmp(m, "hello-wrongtype") == 0) {
 		send_raw(sock, BATON_MSG_READY, false);
 		sleep(5);
