@@ -8,8 +8,7 @@
  * as the records read back, and the text form for people prints. A refusal
  * must come with words. Seeds: tests/fuzz/seeds/catalog_json/.
  *
- *   CC=clang meson setup build-fuzz-cat -Dfuzzing=true \
- *     -Dc_args=-fsanitize=fuzzer-no-link,address,undefined -Db_lundef=false
+ *   CC=clang meson setup build-fuzz-cat -Dfuzzing=true -Db_lundef=false
  *   ninja -C build-fuzz-cat tests/fuzz/fuzz_catalog_json
  *   build-fuzz-cat/tests/fuzz/fuzz_catalog_json CORPUS tests/fuzz/seeds/catalog_json
  */

@@ -12,8 +12,7 @@
  * and the text form for people prints. A refusal must come with words.
  * Seeds: tests/fuzz/seeds/catalog_records/ (the records of real programs).
  *
- *   CC=clang meson setup build-fuzz-cat -Dfuzzing=true \
- *     -Dc_args=-fsanitize=fuzzer-no-link,address,undefined -Db_lundef=false
+ *   CC=clang meson setup build-fuzz-cat -Dfuzzing=true -Db_lundef=false
  *   ninja -C build-fuzz-cat tests/fuzz/fuzz_catalog_records
  *   build-fuzz-cat/tests/fuzz/fuzz_catalog_records CORPUS tests/fuzz/seeds/catalog_records
  */
