@@ -431,7 +431,7 @@ int rt_new_start(struct baton_rt *rt)
 
 	/* Wait for the commit point; the predecessor is authoritative until then. */
 	rc = baton_tp_recv(sock, buf, sizeof(buf), &len, NULL, 0, NULL, (int)rt->timeout_ms, -1, &d);
-	if (rc == -EPIPE) {
+	if (rc == -EPIPE || rc == -ECONNRESET) {
 		if (!predecessor_gone((pid_t)old_pid)) {
 			rt_fail(rt, -ECONNRESET,
 				"successor: the predecessor (pid %u) closed the handoff without COMMIT or ABORT and still runs: not taking over",

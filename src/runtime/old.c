@@ -685,10 +685,13 @@ static int recv_msg(struct baton_rt *rt, int sock, uint8_t *buf, struct baton_ms
 	rs->r[0].rule = 0;
 	rc = baton_tp_recv(sock, buf, BATON_MSG_MAX, &len, NULL, 0, NULL, (int)u->timeout_ms,
 			   u->pidfd, &d);
-	if (rc == -EPIPE || rc == -ECHILD) {
+	if (rc == -EPIPE || rc == -ECHILD || rc == -ECONNRESET) {
 		char how[64] = "closed the connection";
 		pid_t pid = u->child;
+		struct pollfd pf = { .fd = u->pidfd, .events = POLLIN };
 
+		/* its sockets close before it can be reaped: a moment for the status */
+		poll(&pf, 1, 200);
 		if (waitpid(u->child, &status, WNOHANG) == u->child) {
 			u->child = 0;
 			if (WIFSIGNALED(status))

@@ -297,18 +297,31 @@ class Refusals(Base):
 
 
 class Misbehave(Base):
-    MODES = ["connect-crash", "connect-hang", "connect-garbage",
-             "hello-crash", "hello-hang", "hello-wrongtype", "hello-otherrelease",
-             "image-crash", "image-hang", "image-garbage",
-             "restore-refuse", "restore-crash", "restore-hang"]
+    # mode -> the reason baton upgrade must print
+    MODES = {
+        "connect-crash": "killed by signal 6",
+        "connect-hang": "did not connect within 700 ms",
+        "connect-garbage": "hello: from the new process: not a baton message",
+        "hello-crash": "before it was ready",
+        "hello-hang": "sent nothing within 700 ms",
+        "hello-wrongtype": "sent a ready message where hello was expected",
+        "hello-otherrelease": "but the pre-flight checked svc 1.1.0",
+        "image-crash": "before it was ready",
+        "image-hang": "restore: the new process",
+        "image-garbage": "restore: from the new process: not a baton message",
+        "restore-refuse": "restore by handler svc.state returned -71",
+        "restore-crash": "killed by signal 6",
+        "restore-hang": "sent nothing within 700 ms",
+    }
 
     def test_misbehave(self):
-        for mode in self.MODES:
+        for mode, reason in self.MODES.items():
             with self.subTest(mode=mode):
                 s = self.start("1.0.0", {"SVC_MISBEHAVE": mode, "SVC_TIMEOUT_MS": "700"})
                 a, b = self.in_flight(s)
                 out = self.upgrade(s, "1.1.0", code=1)
                 self.assertIn("goes on serving", out.stdout)
+                self.assertIn(reason, out.stdout)
                 self.assert_unchanged(s, a, b, s.proc.pid, out)
                 s.stop()
 
