@@ -673,6 +673,28 @@ static int update_begin(struct baton_rt *rt, struct rt_client *c, const char *pr
 	return 0;
 }
 
+/*
+ * How the child ended, if it did: its sockets close before it can be
+ * reaped, so it gets a moment. how is left alone while it still runs.
+ */
+static void child_fate(struct rt_update *u, char *how, size_t size)
+{
+	struct pollfd pf = { .fd = u->pidfd, .events = POLLIN };
+	int status;
+
+	if (u->child <= 0)
+		return;
+	poll(&pf, 1, 200);
+	if (waitpid(u->child, &status, WNOHANG) != u->child)
+		return;
+	u->child = 0;
+	if (WIFSIGNALED(status))
+		snprintf(how, size, "was killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(how, size, "exited with status %d", WEXITSTATUS(status));
+}
+
 /* Receives one message of the expected type (or REFUSE) from the successor. */
 static int recv_msg(struct baton_rt *rt, int sock, uint8_t *buf, struct baton_msg *m,
 		    uint16_t want, const char *step, struct rt_reasons *rs)
@@ -680,7 +702,7 @@ static int recv_msg(struct baton_rt *rt, int sock, uint8_t *buf, struct baton_ms
 	struct rt_update *u = &rt->up;
 	struct baton_diag d;
 	size_t len;
-	int rc, status;
+	int rc;
 
 	rs->r[0].rule = 0;
 	rc = baton_tp_recv(sock, buf, BATON_MSG_MAX, &len, NULL, 0, NULL, (int)u->timeout_ms,
@@ -688,18 +710,8 @@ static int recv_msg(struct baton_rt *rt, int sock, uint8_t *buf, struct baton_ms
 	if (rc == -EPIPE || rc == -ECHILD || rc == -ECONNRESET) {
 		char how[64] = "closed the connection";
 		pid_t pid = u->child;
-		struct pollfd pf = { .fd = u->pidfd, .events = POLLIN };
 
-		/* its sockets close before it can be reaped: a moment for the status */
-		poll(&pf, 1, 200);
-		if (waitpid(u->child, &status, WNOHANG) == u->child) {
-			u->child = 0;
-			if (WIFSIGNALED(status))
-				snprintf(how, sizeof(how), "was killed by signal %d (%s)",
-					 WTERMSIG(status), strsignal(WTERMSIG(status)));
-			else
-				snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
-		}
+		child_fate(u, how, sizeof(how));
 		snprintf(rs->r[0].text, sizeof(rs->r[0].text),
 			 "%s: the new process (pid %d) %s before it was ready", step, (int)pid, how);
 		rs->n = 1;
@@ -982,8 +994,18 @@ static int handoff(struct baton_rt *rt, int sock)
 		rc = baton_tp_send_fds(sock, fds, nfds, &d);
 	close(image_fd);
 	free(fds);
-	if (rc < 0)
+	if (rc < 0) {
+		char how[64] = "";
+		pid_t dead = u->child;
+
+		if (rc == -EPIPE || rc == -ECONNRESET)
+			child_fate(u, how, sizeof(how));
+		if (how[0])
+			return fail1(rt, sock, true, rc,
+				     "send: the new process (pid %d) %s while the state was sent",
+				     (int)dead, how);
 		return fail1(rt, sock, true, rc, "send: %s", d.msg);
+	}
 	send_step(rt, "send", baton_now_ns() - t);
 
 	/* Ready, or the reasons it is not. */
