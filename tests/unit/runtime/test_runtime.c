@@ -556,6 +556,24 @@ static void test_region_faults(void **state)
 	unsetenv("BATON_FAULT");
 	baton__fault_reset();
 	baton_rt_free(rt);
+
+	/* the runtime's own epoll fd */
+	setenv("BATON_FAULT", "epoll_create", 1);
+	baton__fault_reset();
+	{
+		struct baton_rt_options opt = {
+			.catalog = BATON_SELF_RECORDS,
+			.catalog_len = BATON_SELF_RECORDS_LEN,
+			.log = log_cb,
+		};
+
+		logged[0] = '\0';
+		assert_int_equal(baton_rt_new(&rt, &opt), -EMFILE);
+		assert_null(rt);
+		assert_non_null(strstr(logged, "epoll_create1(): Too many open files (injected)"));
+	}
+	unsetenv("BATON_FAULT");
+	baton__fault_reset();
 }
 
 static int sock_restored;
