@@ -89,7 +89,9 @@ int baton_obj_set_region(struct baton_obj *o, const char *field, struct baton_re
  * Creates a region of size bytes (sparse: pages cost memory only when
  * touched), mapped read-write and shared. In the successor the same memfd is
  * mapped again, usually at another address: keep references inside a region
- * as offsets from its base, never as pointers.
+ * as offsets from its base, never as pointers. There it is read-only until
+ * the commit (baton_rt_start() has returned): the predecessor may still have
+ * to resume with exactly these bytes.
  */
 int baton_region_create(struct baton_rt *rt, const char *name, uint64_t size,
 			struct baton_region **out);
@@ -200,6 +202,13 @@ int baton_rt_run(struct baton_rt *rt, int timeout_ms);
 
 /* Starts an upgrade to program (argv NULL: this program's arguments). */
 int baton_rt_upgrade(struct baton_rt *rt, const char *program, char *const argv[]);
+
+/*
+ * Golden images (docs/history.md): freezes, saves and writes the image to
+ * path, and region N of it to "path.region.N", then thaws; fds are not
+ * stored. A dry run (BATON_DRY_RUN_IMAGE=path) reads them back. Added.
+ */
+int baton_rt_save_image(struct baton_rt *rt, const char *path);
 
 /* Where this process's state came from. */
 struct baton_rt_origin {

@@ -517,7 +517,10 @@ int rt_dry_run(struct baton_rt *rt, const char *path)
 		free(buf);
 		return rt_fail(rt, rc, "dry run: %s: %s", path, d.msg);
 	}
-	/* A stored image has no fds: stand-ins, and empty regions of the right size. */
+	/*
+	 * A stored image has no fds: /dev/null stands in for them, and regions
+	 * come from PATH.region.N (golden.c), empty where the file is missing.
+	 */
 	fds = calloc(img.nfds ? img.nfds : 1, sizeof(*fds));
 	for (i = 0; fds && i < img.nfds; i++)
 		fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -527,7 +530,10 @@ int rt_dry_run(struct baton_rt *rt, const char *path)
 		if (baton_image_get_region(&img, i, &ir) == 0 && ir.fd < img.nfds) {
 			close(fds[ir.fd]);
 			fds[ir.fd] = memfd_create(ir.name, MFD_CLOEXEC);
-			if (fds[ir.fd] >= 0 && ftruncate(fds[ir.fd], (off_t)ir.size) < 0) {
+			if (fds[ir.fd] >= 0 && (ftruncate(fds[ir.fd], (off_t)ir.size) < 0 ||
+						rt_dry_run_region(path, i, fds[ir.fd], ir.size) < 0)) {
+				rt_log(rt, BATON_LOG_ERROR, "dry run: region %u (%s) of %s could not be loaded",
+				       i, ir.name, path);
 				close(fds[ir.fd]);
 				fds[ir.fd] = -1;
 			}

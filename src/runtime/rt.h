@@ -248,6 +248,9 @@ int rt_new_start(struct baton_rt *rt);
 int rt_dry_run(struct baton_rt *rt, const char *path);
 int rt_finish(struct baton_rt *rt, const struct baton_image_header *h, int ctl_fd);
 
+/* golden.c: fills a dry run's region from PATH.region.N, if there is one */
+int rt_dry_run_region(const char *image_path, uint32_t index, int fd, uint64_t size);
+
 /* exec.c */
 int rt_exec_upgrade(struct baton_rt *rt, int *rolled_back_status);
 int rt_exec_start(struct baton_rt *rt);

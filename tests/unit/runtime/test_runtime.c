@@ -576,6 +576,65 @@ static void test_region_faults(void **state)
 	baton__fault_reset();
 }
 
+static struct baton_region *golden_region;
+
+static int kv_save(void *ctx, struct baton_save *s)
+{
+	struct baton_obj *o;
+	int rc;
+
+	(void)ctx;
+	rc = baton_save_object(s, "kv/main", 0, &o);
+	if (rc < 0)
+		return rc;
+	fill(o, golden_region, STDERR_FILENO);
+	return baton_obj_set_uint(o, "extra", 77);
+}
+
+/* A golden image: saved by a running program, restored by a dry run. */
+static void test_golden_image(void **state)
+{
+	struct baton_handler_ops kvops = { kv_save, kv_restore, NULL };
+	struct baton_handler_ops sops = { nop_save, nop_restore, NULL };
+	char dir[] = "/tmp/baton-golden-XXXXXX", path[128], rpath[160];
+	struct baton_rt *rt = new_rt();
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/unit-3.1.0.dtb", dir);
+	snprintf(rpath, sizeof(rpath), "%s.region.0", path);
+	baton_rt_register(rt, "test.kv", &kvops);
+	baton_rt_register(rt, "test.sock", &sops);
+	baton_rt_register_step(rt, "test.kv", T_KV, 1, kv_step, NULL);
+	assert_int_equal(baton_rt_save_image(rt, path), -EAGAIN);   /* not started */
+	assert_int_equal(baton_rt_start(rt), BATON_START_COLD);
+	golden_region = make_region(rt);
+	assert_int_equal(baton_rt_save_image(rt, path), 0);
+	assert_int_equal(stat(rpath, &st), 0);
+	assert_int_equal(st.st_size, 64 << 20);
+	assert_int_equal(baton_rt_save_image(rt, "/nonexistent/dir/x.dtb"), -ENOENT);
+	assert_non_null(strstr(baton_rt_error(rt), "/nonexistent/dir/x.dtb"));
+	baton_rt_free(rt);
+
+	rt = new_rt();
+	baton_rt_register(rt, "test.kv", &kvops);
+	baton_rt_register(rt, "test.sock", &sops);
+	baton_rt_register_step(rt, "test.kv", T_KV, 1, kv_step, NULL);
+	setenv("BATON_DRY_RUN_IMAGE", path, 1);
+	restored = steps_run = 0;
+	expect_content = true;
+	assert_int_equal(baton_rt_start(rt), BATON_START_CHECKED);
+	expect_content = false;
+	unsetenv("BATON_DRY_RUN_IMAGE");
+	assert_int_equal(restored, 1);
+	assert_int_equal(steps_run, 0);   /* written at v2, read at v2 */
+	baton_rt_free(rt);
+	unlink(rpath);
+	unlink(path);
+	rmdir(dir);
+}
+
 static int sock_restored;
 
 static int sock_restore(void *ctx, const struct baton_obj *o)
@@ -670,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_regions),
 		cmocka_unit_test(test_region_faults),
 		cmocka_unit_test(test_many_objects),
+		cmocka_unit_test(test_golden_image),
 		cmocka_unit_test(test_upgrade_unstarted),
 	};
 
