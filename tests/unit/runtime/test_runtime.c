@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -709,6 +711,78 @@ static void test_many_objects(void **state)
 	free(buf);
 }
 
+static struct baton_rt *ctl_rt(const char *path)
+{
+	struct baton_handler_ops ops = { nop_save, nop_restore, NULL };
+	struct baton_rt_options opt = {
+		.catalog = BATON_SELF_RECORDS,
+		.catalog_len = BATON_SELF_RECORDS_LEN,
+		.control_path = path,
+		.log = log_cb,
+	};
+	struct baton_rt *rt = NULL;
+
+	assert_int_equal(baton_rt_new(&rt, &opt), 0);
+	baton_rt_register(rt, "test.kv", &ops);
+	baton_rt_register(rt, "test.sock", &ops);
+	baton_rt_register_step(rt, "test.kv", T_KV, 1, nop_step, NULL);
+	return rt;
+}
+
+/* The control socket: mode 0600, one owner, stale files replaced, removed at exit. */
+static void test_control_socket(void **state)
+{
+	char dir[] = "/tmp/baton-ctl-XXXXXX", path[128];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct baton_rt *a, *b;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	a = ctl_rt(path);
+	assert_int_equal(baton_rt_start(a), BATON_START_COLD);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* a second program at the same path is refused while the first lives */
+	b = ctl_rt(path);
+	assert_int_equal(baton_rt_start(b), -EADDRINUSE);
+	assert_non_null(strstr(baton_rt_error(b), "already running"));
+	baton_rt_free(b);
+	assert_int_equal(stat(path, &st), 0);   /* and it did not remove the socket */
+	baton_rt_free(a);
+	assert_int_equal(stat(path, &st), -1);  /* removed at exit */
+	/* a stale socket file left by a dead process is replaced */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	a = ctl_rt(path);
+	assert_int_equal(baton_rt_start(a), BATON_START_COLD);
+	baton_rt_free(a);
+	/* a regular file there is not ours to remove */
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	close(fd);
+	a = ctl_rt(path);
+	assert_int_equal(baton_rt_start(a), -EADDRINUSE);
+	baton_rt_free(a);
+	unlink(path);
+	/* too long a path */
+	{
+		char longp[200];
+
+		memset(longp, 'x', sizeof(longp) - 1);
+		longp[0] = '/';
+		longp[sizeof(longp) - 1] = '\0';
+		a = ctl_rt(longp);
+		assert_int_equal(baton_rt_start(a), -ENAMETOOLONG);
+		baton_rt_free(a);
+	}
+	rmdir(dir);
+}
+
 static void test_upgrade_unstarted(void **state)
 {
 	struct baton_rt *rt = new_rt();
@@ -730,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_region_faults),
 		cmocka_unit_test(test_many_objects),
 		cmocka_unit_test(test_golden_image),
+		cmocka_unit_test(test_control_socket),
 		cmocka_unit_test(test_upgrade_unstarted),
 	};
 
