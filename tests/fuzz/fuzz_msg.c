@@ -5,19 +5,14 @@
  * Feeds arbitrary bytes to baton_msg_frame() and baton_msg_parse(), and for
  * every accepted message walks every item with every typed getter, the way
  * the runtime reads them. Seeds: tests/fuzz/seeds/msg/.
- * Run: CC=clang meson setup build-fuzz -Dfuzzing=true && scripts/fuzz build-fuzz 60
+ * Run: scripts/fuzz build-fuzz 60 (a -Dfuzzing=true build instruments the
+ * library, so coverage reaches into the parser).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-/*
- * tests/fuzz/meson.build instruments only the target's own file, and the
- * parser lives in libbaton: compiled in here, the parser itself carries the
- * coverage instrumentation libFuzzer steers by (the executable's copy of the
- * functions is the one that runs).
- */
-#include "../../src/core/msg.c"
+#include "core/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
