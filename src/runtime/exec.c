@@ -190,7 +190,7 @@ static char **argv_read(int fd)
 /* ------------------------------------------------------------------------ */
 /* Old side                                                                 */
 
-int rt_exec_upgrade(struct baton_rt *rt, int *unused)
+int rt_exec_upgrade(struct baton_rt *rt)
 {
 	struct rt_update *u = &rt->up;
 	char err[BATON_MESSAGE_MAX], *list = NULL, *extra[2] = { NULL, NULL };
@@ -199,7 +199,6 @@ int rt_exec_upgrade(struct baton_rt *rt, int *unused)
 	size_t image_len = 0, nfds = 0, i, k;
 	uint64_t t;
 
-	(void)unused;
 	rc = rt_update_save(rt, &image_fd, &image_len, &fds, &nfds, err, sizeof(err));
 	if (rc < 0)
 		return rt_update_fail(rt, false, rc, err);

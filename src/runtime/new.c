@@ -429,8 +429,24 @@ int rt_new_start(struct baton_rt *rt)
 		goto fail;
 	}
 
-	/* Wait for the commit point; the predecessor is authoritative until then. */
-	rc = baton_tp_recv(sock, buf, sizeof(buf), &len, NULL, 0, NULL, (int)rt->timeout_ms, -1, &d);
+	/*
+	 * Wait for the commit point; the predecessor is authoritative until
+	 * then. No deadline while it lives: giving up here while it might still
+	 * send COMMIT could leave nobody serving.
+	 */
+	for (;;) {
+		rc = baton_tp_recv(sock, buf, sizeof(buf), &len, NULL, 0, NULL, (int)rt->timeout_ms,
+				   -1, &d);
+		if (rc != -ETIMEDOUT)
+			break;
+		if (pid_dead((pid_t)old_pid)) {
+			rc = -EPIPE;
+			break;
+		}
+		rt_log(rt, BATON_LOG_WARNING,
+		       "successor: ready for %u ms and the predecessor (pid %u) has neither committed nor aborted; still waiting",
+		       rt->timeout_ms, old_pid);
+	}
 	if (rc == -EPIPE || rc == -ECONNRESET) {
 		if (!predecessor_gone((pid_t)old_pid)) {
 			rt_fail(rt, -ECONNRESET,

@@ -639,7 +639,7 @@ static int update_begin(struct baton_rt *rt, struct rt_client *c, const char *pr
 		return -EPIPE;
 
 	if (u->transport == BATON_TRANSPORT_EXEC)
-		return rt_exec_upgrade(rt, NULL);
+		return rt_exec_upgrade(rt);
 
 	u->t_spawn = t;
 	rc = u->listener = baton_tp_listen(u->name, sizeof(u->name), &d);
@@ -1019,6 +1019,8 @@ static int handoff(struct baton_rt *rt, int sock)
 	/* The commit point. */
 	if (BATON_FAULT("die_before_commit"))
 		abort();   /* tests: the successor must take over alone */
+	if (BATON_FAULT("stall_before_commit"))
+		usleep(2000 * u->timeout_ms);   /* tests: the successor must wait */
 	t = baton_now_ns();
 	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_COMMIT);
 	baton_msg_put_u64(&w, BATON_TAG_DOWNTIME_NS, t - u->t_freeze);

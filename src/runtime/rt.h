@@ -252,7 +252,7 @@ int rt_finish(struct baton_rt *rt, const struct baton_image_header *h, int ctl_f
 int rt_dry_run_region(const char *image_path, uint32_t index, int fd, uint64_t size);
 
 /* exec.c */
-int rt_exec_upgrade(struct baton_rt *rt, int *rolled_back_status);
+int rt_exec_upgrade(struct baton_rt *rt);
 int rt_exec_start(struct baton_rt *rt);
 /* Shared restore path: binds, steps, restores an opened image. */
 int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,

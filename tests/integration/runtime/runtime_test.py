@@ -501,6 +501,15 @@ class Faults(Base):
         self.check_in_flight(a, b, "1.1.0", 1)
         self.assertIn("takes over", s.logtext())
 
+    def test_old_stalls_at_commit(self):
+        """The old process stalls after READY for twice the deadline, then
+        commits: the successor waited, and serves."""
+        s = self.start("1.0.0", {"BATON_FAULT": "stall_before_commit", "SVC_TIMEOUT_MS": "400"})
+        a, b = self.in_flight(s)
+        self.upgrade(s, "1.1.0")
+        self.check_in_flight(a, b, "1.1.0", 1)
+        self.assertIn("still waiting", s.logtext())
+
     def test_exec_fault(self):
         s = self.start("1.0.0", {"BATON_FAULT": "exec"})
         a, b = self.in_flight(s)
