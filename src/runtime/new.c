@@ -146,10 +146,9 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 	struct baton_obj *objs = NULL, **tail = &objs, *o;
 	char writer[BATON_NAME_MAX + BATON_RELEASE_STRMAX + 2], rel[BATON_RELEASE_STRMAX];
 	char err[BATON_MESSAGE_MAX];
+	uint64_t t_bind, t_decode, t_restore, t0 = baton_now_ns();
 	uint32_t i, restored = 0;
 	int rc;
-
-	uint64_t t_bind, t_decode, t_restore, t0 = baton_now_ns();
 
 	baton_release_format(&img->h.release, rel, sizeof(rel));
 	snprintf(writer, sizeof(writer), "%s %s", img->h.program, rel);
