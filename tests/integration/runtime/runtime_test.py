@@ -245,7 +245,8 @@ class Scale(Base):
             finally:
                 s.stop()
         print("downtime: 4 MiB %.3f ms, 512 MiB %.3f ms" % (times[4], times[512]))
-        self.assertLess(times[512], max(10 * times[4], 20.0))
+        # copying 512 MiB would take well over 100 ms here; a busy CI machine adds noise
+        self.assertLess(times[512], max(10 * times[4], 50.0))
 
 
 class Chain(Base):
