@@ -126,11 +126,13 @@ void rt_epoll_del(struct baton_rt *rt, int fd)
 static void own_finding(void *ctx, const struct baton_finding *f)
 {
 	struct baton_rt *rt = ctx;
+	char line[BATON_MESSAGE_MAX + 32];
 
+	/* the engine's messages already start with their rule */
+	rt_finding_line((uint16_t)f->rule, f->message, line, sizeof(line));
 	if (!rt->catalog_findings++)
-		snprintf(rt->catalog_problem, sizeof(rt->catalog_problem), "%s: %.900s",
-			 baton_rule_name(f->rule), f->message);
-	rt_log(rt, BATON_LOG_ERROR, "own catalog: %s: %s", baton_rule_name(f->rule), f->message);
+		snprintf(rt->catalog_problem, sizeof(rt->catalog_problem), "%.900s", line);
+	rt_log(rt, BATON_LOG_ERROR, "own catalog: %s", line);
 }
 
 static char **argv_copy(int argc, char *const *argv)
