@@ -9,6 +9,10 @@
 #ifndef BATON_TOOLS_CLI_H
 #define BATON_TOOLS_CLI_H
 
+#include <stdbool.h>
+#include <stdio.h>
+#include <unistd.h>  /* optind, which cli_parse_simple leaves at the first argument */
+
 enum {
 	BATON_EXIT_OK = 0,
 	BATON_EXIT_FINDINGS = 1,
@@ -24,5 +28,15 @@ int cmd_status(int argc, char **argv);
 int cmd_retire(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int check_history(const char *dir, const char *new_path, _Bool json); /* check --history DIR NEW */
+
+/*
+ * The options of a command that takes only --json and --help, followed by
+ * exactly npositional arguments (described by what, e.g. "DIR and CURRENT").
+ * Returns -1 when the command should go on (optind is at the first
+ * positional argument), or the exit code to return (help printed, or a usage
+ * error explained).
+ */
+int cli_parse_simple(int argc, char **argv, const char *what, int npositional,
+		     void (*usage)(FILE *), bool *json);
 
 #endif /* BATON_TOOLS_CLI_H */

@@ -9,7 +9,6 @@
  * catalog has on its own (rule 2, missing schemas) are printed to stderr as
  * warnings; `baton check` is the command that fails on them.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,35 +50,14 @@ static void warn_finding(void *ctx, const struct baton_finding *f)
 
 int cmd_catalog(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct baton_catalog_file *f = NULL;
 	struct baton_diag d;
 	bool json = false;
-	int opt, rc;
+	int rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return BATON_EXIT_OK;
-		default:
-			usage(stderr);
-			return BATON_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "baton catalog: expected one FILE, got %d arguments\n", argc - optind);
-		usage(stderr);
-		return BATON_EXIT_USAGE;
-	}
+	rc = cli_parse_simple(argc, argv, "one FILE", 1, usage, &json);
+	if (rc >= 0)
+		return rc;
 
 	rc = report_load_catalog("catalog", argv[optind], &f);
 	if (rc)

@@ -11,7 +11,6 @@
  * printed as `baton check` prints it.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,39 +168,17 @@ oom:
 
 int cmd_plan(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct json_object *o = NULL;
 	struct history_dir hd;
 	struct baton_plan plan;
 	struct baton_diag d;
 	long from, to;
 	bool json = false;
-	int opt, rc;
+	int rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return BATON_EXIT_OK;
-		default:
-			usage(stderr);
-			return BATON_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 3) {
-		fprintf(stderr, "baton plan: expected DIR, FROM and TO, got %d argument%s\n",
-			argc - optind, argc - optind == 1 ? "" : "s");
-		usage(stderr);
-		return BATON_EXIT_USAGE;
-	}
+	rc = cli_parse_simple(argc, argv, "DIR, FROM and TO", 3, usage, &json);
+	if (rc >= 0)
+		return rc;
 
 	rc = history_load("plan", argv[optind], &hd);
 	if (rc)

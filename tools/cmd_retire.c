@@ -11,7 +11,6 @@
  * lose state. The core computes (baton_history_retire); this prints.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,11 +144,6 @@ static size_t accepted_releases(const struct history_dir *hd, const struct baton
 
 int cmd_retire(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct retire_out ro = { 0 };
 	struct baton_catalog_file *cur_f = NULL;
 	const struct baton_catalog *current;
@@ -159,28 +153,11 @@ int cmd_retire(int argc, char **argv)
 	uint32_t *acc = NULL;
 	size_t nacc, i;
 	long cur_index;
-	int opt, rc;
+	int rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			ro.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return BATON_EXIT_OK;
-		default:
-			usage(stderr);
-			return BATON_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "baton retire: expected DIR and CURRENT, got %d argument%s\n",
-			argc - optind, argc - optind == 1 ? "" : "s");
-		usage(stderr);
-		return BATON_EXIT_USAGE;
-	}
+	rc = cli_parse_simple(argc, argv, "DIR and CURRENT", 2, usage, &ro.json);
+	if (rc >= 0)
+		return rc;
 
 	rc = history_load("retire", argv[optind], &hd);
 	if (rc)

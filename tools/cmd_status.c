@@ -7,7 +7,6 @@
  * when its state was handed over, the writer's program, release, build id
  * and generation, when that writer froze and how long the handover took.
  */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,36 +39,16 @@ static uint64_t mono_ns(void)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char path[PATH_MAX], err[1024], build[2 * BATON_BUILD_ID_MAX + 8];
 	char wbuild[2 * BATON_BUILD_ID_MAX + 8], when[64] = "";
 	struct ctl_status s;
 	bool json = false;
 	double ago = 0, took = 0;
-	int c;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return BATON_EXIT_OK;
-		default:
-			usage(stderr);
-			return BATON_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		usage(stderr);
-		return BATON_EXIT_USAGE;
-	}
+	rc = cli_parse_simple(argc, argv, "one TARGET (control socket or pid)", 1, usage, &json);
+	if (rc >= 0)
+		return rc;
 	if (ctl_resolve(argv[optind], path, sizeof(path), err, sizeof(err)) < 0 ||
 	    ctl_status(path, &s, err, sizeof(err)) < 0) {
 		fprintf(stderr, "baton status: %s\n", err);
