@@ -720,6 +720,7 @@ int main(int argc, char **argv)
 			if (rc == BATON_DISPATCH_COMMITTED || svc.committed) {
 				fprintf(stderr, "svc %d.%d.%d pid %d: committed, exiting\n", SVC_MAJOR,
 					SVC_MINOR, SVC_PATCH, (int)getpid());
+				free(p);
 				baton_rt_free(svc.rt);
 				return 0;
 			}
