@@ -62,6 +62,8 @@ struct baton_image_header {
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                  */
 
+#define BATON_IMAGE_WRITER_NAMES 64
+
 struct baton_image_writer {
 	void *buf;
 	size_t size;
@@ -74,6 +76,12 @@ struct baton_image_writer {
 	bool subnode_seen;  /* a property may not follow a subnode in one node */
 	int phase;          /* private: which part of the tree is open */
 	struct baton_diag diag;
+	/*
+	 * private: where the strings block holds each property name seen,
+	 * so that a name is not looked up again for every object (image.c).
+	 */
+	uint32_t names_strsize;
+	struct { uint32_t hash; int32_t off; } names[BATON_IMAGE_WRITER_NAMES];
 };
 
 /*
@@ -176,17 +184,58 @@ struct baton_image_object {
 	uint32_t nrefs;
 };
 
-/* Start with obj->node = -1. Returns 1 and fills obj, or 0 after the last. */
+/*
+ * Start with obj->node = -1. Returns 1 and fills obj, or 0 after the last.
+ * Each call walks the object's properties once.
+ */
 int baton_image_next_object(const struct baton_image *img, struct baton_image_object *obj);
-/* Table entries by index: 0, or -ERANGE past the end. Linear in index. */
+/*
+ * Table entries by index: 0, or -ERANGE past the end. Linear in index (the
+ * tree has no index of its entries): to read a whole table, iterate.
+ */
 int baton_image_get_fd(const struct baton_image *img, uint32_t index, struct baton_image_fd *out);
 int baton_image_get_region(const struct baton_image *img, uint32_t index, struct baton_image_region *out);
+
+/*
+ * Iterating the fd and region tables in order, each entry in constant time.
+ * Start with it->node = -1; returns 1 and fills out (it->index is the
+ * entry's index), 0 after the last, or -EINVAL (an iterator not of this
+ * image). Added for handovers of thousands of fds: reading a table with
+ * baton_image_get_fd() is quadratic in its length.
+ */
+struct baton_image_iter {
+	int node;           /* the entry's node offset; -1 before the first */
+	uint32_t index;     /* 0-based position in the table */
+};
+int baton_image_next_fd(const struct baton_image *img, struct baton_image_iter *it,
+			struct baton_image_fd *out);
+int baton_image_next_region(const struct baton_image *img, struct baton_image_iter *it,
+			    struct baton_image_region *out);
 
 /* A field's raw value in a fields node: 0, or -ENOENT when absent. */
 int baton_image_get_field(const struct baton_image *img, int fields_node, const char *name,
 			  const void **value, size_t *len);
 /* The node of a nested field, or -ENOENT. */
 int baton_image_get_nested(const struct baton_image *img, int fields_node, const char *name);
+
+/*
+ * Every field of a fields node at once, in one walk over it, for readers
+ * that decode all of an object's fields: get_field() walks the node from its
+ * start at every call. out[i] is for fields[i]: a value field's bytes and
+ * length (value NULL when the node has no such property), a nested field's
+ * node (node -1 when absent; value NULL). Properties and nodes the schema
+ * does not name are skipped, and of two with one name the first counts:
+ * baton_image_check_fields() is the check, this is the accessor. Returns
+ * the number of fields found, or -EINVAL (arguments, or not a node). Added.
+ */
+struct baton_image_value {
+	const void *value;
+	size_t len;
+	int node;
+};
+int baton_image_get_fields(const struct baton_image *img, int fields_node,
+			   const struct baton_field *fields, size_t nfields,
+			   struct baton_image_value *out);
 
 /*
  * Looks up the layout of a nested (contract, version) for field checks:

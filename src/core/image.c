@@ -48,6 +48,8 @@
 #define FIELDS_DEPTH 3
 #define MAX_DEPTH (FIELDS_DEPTH + BATON_MAX_NESTING)
 #define LABEL_MAX BATON_NAME_MAX
+/* Items of the structure block start at 4-byte boundaries. */
+#define TAG_ALIGN(x) (((x) + 3u) & ~(size_t)3)
 
 static const char checksum_name[] = "checksum";
 
@@ -79,14 +81,28 @@ uint16_t baton_decode_u16(const uint8_t in[2])
 	return (uint16_t)(in[0] << 8 | in[1]);
 }
 
-uint32_t baton_decode_u32(const uint8_t in[4])
+/* The same, for this file's own use: no call through the library's PLT. */
+static inline uint32_t be32(const uint8_t *in)
 {
 	return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
 }
 
+static inline void put_be32(uint8_t *out, uint32_t v)
+{
+	out[0] = (uint8_t)(v >> 24);
+	out[1] = (uint8_t)(v >> 16);
+	out[2] = (uint8_t)(v >> 8);
+	out[3] = (uint8_t)v;
+}
+
+uint32_t baton_decode_u32(const uint8_t in[4])
+{
+	return be32(in);
+}
+
 uint64_t baton_decode_u64(const uint8_t in[8])
 {
-	return (uint64_t)baton_decode_u32(in) << 32 | baton_decode_u32(in + 4);
+	return (uint64_t)be32(in) << 32 | be32(in + 4);
 }
 
 size_t baton_encode_scalar(uint32_t type, uint64_t value, uint8_t out[8])
@@ -126,7 +142,7 @@ uint64_t baton_decode_scalar(uint32_t type, const uint8_t *in)
 	case BATON_T_U16:
 		return baton_decode_u16(in);
 	case BATON_T_U32:
-		return baton_decode_u32(in);
+		return be32(in);
 	case BATON_T_U64:
 	case BATON_T_I64:
 		return baton_decode_u64(in);
@@ -135,7 +151,7 @@ uint64_t baton_decode_scalar(uint32_t type, const uint8_t *in)
 	case BATON_T_I16:
 		return (uint64_t)(int64_t)(int16_t)baton_decode_u16(in);
 	case BATON_T_I32:
-		return (uint64_t)(int64_t)(int32_t)baton_decode_u32(in);
+		return (uint64_t)(int64_t)(int32_t)be32(in);
 	default:
 		return 0;
 	}
@@ -184,10 +200,29 @@ static bool label_valid(const char *s, size_t len)
 	return true;
 }
 
-/* "object@12": the node name of entry i of a table. */
-static void unit_name(char *out, size_t size, const char *base, uint32_t i)
+/*
+ * "object@12": the node name of entry i of a table (base is short). Returns
+ * its length. Written by hand: it runs for every object, both ways.
+ */
+static size_t unit_name(char *out, size_t size, const char *base, uint32_t i)
 {
-	snprintf(out, size, "%s@%u", base, i);
+	char digits[10];
+	size_t blen = strlen(base), n = 0, k;
+
+	do {
+		digits[n++] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	if (blen + 1 + n + 1 > size) {
+		out[0] = '\0';
+		return 0;
+	}
+	memcpy(out, base, blen);
+	out[blen] = '@';
+	for (k = 0; k < n; k++)
+		out[blen + 1 + k] = digits[n - 1 - k];
+	out[blen + 1 + n] = '\0';
+	return blen + 1 + n;
 }
 
 /*
@@ -220,17 +255,17 @@ static int checksum_offset(const uint8_t *p, size_t *pos, struct baton_diag *d)
 		return baton_diag_set(d, -EBADMSG,
 				      "image is malformed: the structure block (%u bytes at offset %u) cannot hold the root node and its checksum",
 				      st_size, st);
-	tag = baton_decode_u32(p + st);
+	tag = be32(p + st);
 	if (tag != FDT_BEGIN_NODE || p[st + 4] != '\0')
 		return baton_diag_set(d, -EBADMSG,
 				      "image is malformed: the structure block does not open with the root node");
-	tag = baton_decode_u32(p + st + CHECKSUM_TAG_OFF);
+	tag = be32(p + st + CHECKSUM_TAG_OFF);
 	if (tag != FDT_PROP)
 		return baton_diag_set(d, -EBADMSG,
 				      "image has no checksum: the root node's first item is not a property (tag 0x%x); it must be \"checksum\"",
 				      tag);
-	plen = baton_decode_u32(p + st + CHECKSUM_TAG_OFF + 4);
-	nameoff = baton_decode_u32(p + st + CHECKSUM_TAG_OFF + 8);
+	plen = be32(p + st + CHECKSUM_TAG_OFF + 4);
+	nameoff = be32(p + st + CHECKSUM_TAG_OFF + 8);
 	if (nameoff >= str_size || str_size - nameoff < sizeof(checksum_name) ||
 	    memcmp(p + str + nameoff, checksum_name, sizeof(checksum_name)) != 0) {
 		char name[32] = "?";
@@ -324,6 +359,234 @@ static int wready(struct baton_image_writer *w, const char *call)
 	return 0;
 }
 
+/*
+ * Property names. libfdt's sequential writer looks every property's name up
+ * in the strings block written so far, at every byte offset of it
+ * (fdt_find_string_ runs a memcmp at each), so that each property cost a scan
+ * of all the names of the image: most of what writing an object cost. The
+ * writer remembers where libfdt put each name, and writes a property whose
+ * name it has seen the way libfdt would: the tag, the length and the same
+ * name offset at the end of the structure block (in libfdt's sequential
+ * state the strings grow down from the end of the buffer and their offsets
+ * are negative until fdt_finish() turns them around). A name not seen yet
+ * goes through libfdt. The image is byte for byte the one libfdt alone
+ * writes: its lookup depends only on the strings block, and whatever the
+ * writer remembers is forgotten whenever libfdt adds a string to the block
+ * (a new string can end with an older name, and libfdt's lookup would find
+ * that one first).
+ */
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* Probes of the name table before a name counts as not seen. */
+#define NAME_PROBES 8
+
+/* A property of len bytes called name; *val is where its value goes. */
+static int wprop_once(struct baton_image_writer *w, const char *name, size_t len, void **val)
+{
+	uint8_t *fdt = w->buf;
+	uint32_t strsize = fdt_size_dt_strings(fdt), off, room, h = name_hash(name);
+	const char *strtab = (const char *)fdt + fdt_totalsize(fdt);
+	unsigned int k, slot = h % BATON_IMAGE_WRITER_NAMES, free_slot = slot;
+	bool have_free = false;
+	size_t need;
+	uint8_t *p;
+	int rc;
+
+	if (len > INT32_MAX)
+		return -FDT_ERR_NOSPACE;
+	if (strsize != w->names_strsize) {
+		/* libfdt added a string: what the writer knew may no longer be its answer */
+		memset(w->names, 0, sizeof(w->names));
+		w->names_strsize = strsize;
+	}
+	for (k = 0; k < NAME_PROBES; k++) {
+		unsigned int i = (slot + k) % BATON_IMAGE_WRITER_NAMES;
+		int32_t noff = w->names[i].off;
+
+		if (noff == 0) {
+			if (!have_free)
+				free_slot = i;
+			have_free = true;
+			break;
+		}
+		if (w->names[i].hash != h || (uint32_t)-noff > strsize || strcmp(strtab + noff, name))
+			continue;
+		off = fdt_size_dt_struct(fdt);
+		room = fdt_totalsize(fdt) - fdt_off_dt_struct(fdt) - strsize;
+		need = 12 + ((len + 3) & ~(size_t)3);
+		if (off > room || need > room - off)
+			return -FDT_ERR_NOSPACE;
+		p = fdt + fdt_off_dt_struct(fdt) + off;
+		put_be32(p, FDT_PROP);
+		put_be32(p + 4, (uint32_t)len);
+		put_be32(p + 8, (uint32_t)noff);
+		fdt_set_size_dt_struct(fdt, off + (uint32_t)need);
+		*val = p + 12;
+		return 0;
+	}
+	rc = fdt_property_placeholder(fdt, name, (int)len, val);
+	if (rc < 0)
+		return rc;
+	if (fdt_size_dt_strings(fdt) != strsize) {
+		memset(w->names, 0, sizeof(w->names));
+		w->names_strsize = fdt_size_dt_strings(fdt);
+		free_slot = slot;
+	}
+	/* the name offset libfdt chose, from the property it has just written */
+	w->names[free_slot].hash = h;
+	w->names[free_slot].off = (int32_t)be32((const uint8_t *)*val - 4);
+	return 0;
+}
+
+/*
+ * The room the tree is laid out in at first, in the caller's buffer. libfdt's
+ * fdt_create() clears all of the buffer it is given, so a writer handed room
+ * for the largest image would touch (and have the kernel supply) every page
+ * of it, however small the image. The tree starts small and grows with
+ * fdt_resize() inside the caller's buffer whenever libfdt finds it full.
+ * Grown room is not cleared: libfdt writes every byte of the tree but the
+ * padding after a node's name or a property's value (which it leaves to the
+ * cleared buffer), and the writer clears that padding itself, so the image
+ * is the same bytes whatever the buffer held.
+ */
+#define WRITER_START (64u << 10)
+
+static int wgrow(struct baton_image_writer *w)
+{
+	size_t cur = fdt_totalsize(w->buf), want;
+
+	if (cur >= w->size)
+		return -FDT_ERR_NOSPACE;
+	want = cur * 2 < w->size ? cur * 2 : w->size;
+	return fdt_resize(w->buf, w->buf, (int)want);
+}
+
+/* Clears the structure block from off (an offset in it) to its end. */
+static void wpad(struct baton_image_writer *w, size_t off)
+{
+	uint8_t *fdt = w->buf;
+	size_t end = fdt_size_dt_struct(fdt);
+
+	if (off < end)
+		memset(fdt + fdt_off_dt_struct(fdt) + off, 0, end - off);
+}
+
+/*
+ * Closes the tree as libfdt's fdt_finish() does: the FDT_END tag, the
+ * strings block moved to follow the structure block, every name offset made
+ * relative to its start, then the header's total size, last compatible
+ * version and magic. fdt_finish() steps through the structure block with
+ * fdt_next_tag(), checking the header again at every tag, which cost as much
+ * as writing the objects; the writer steps through the block it wrote
+ * itself. The image is the same bytes (the unit tests compare the two).
+ */
+static int wfinish_once(struct baton_image_writer *w)
+{
+	uint8_t *fdt = w->buf, *s = fdt + fdt_off_dt_struct(fdt);
+	uint32_t ssize = fdt_size_dt_struct(fdt), strsize = fdt_size_dt_strings(fdt);
+	uint32_t room = fdt_totalsize(fdt) - fdt_off_dt_struct(fdt) - strsize, off = 0, newstr;
+
+	if (ssize > room || room - ssize < 4)
+		return -FDT_ERR_NOSPACE;
+	put_be32(s + ssize, FDT_END);
+	ssize += 4;
+	fdt_set_size_dt_struct(fdt, ssize);
+	newstr = fdt_off_dt_struct(fdt) + ssize;
+	memmove(fdt + newstr, fdt + fdt_totalsize(fdt) - strsize, strsize);
+	fdt_set_off_dt_strings(fdt, newstr);
+	while (off + 4 <= ssize) {
+		uint32_t tag = be32(s + off), len;
+
+		if (tag == FDT_END)
+			break;
+		switch (tag) {
+		case FDT_BEGIN_NODE:
+			off = (uint32_t)TAG_ALIGN(off + 4 + strlen((const char *)s + off + 4) + 1);
+			break;
+		case FDT_PROP:
+			len = be32(s + off + 4);
+			put_be32(s + off + 8, be32(s + off + 8) + strsize);
+			off = (uint32_t)TAG_ALIGN((size_t)off + 12 + len);
+			break;
+		case FDT_END_NODE:
+		case FDT_NOP:
+			off += 4;
+			break;
+		default:
+			return -FDT_ERR_BADSTRUCTURE;   /* not a tree this writer wrote */
+		}
+	}
+	fdt_set_totalsize(fdt, newstr + strsize);
+	fdt_set_last_comp_version(fdt, FDT_LAST_COMPATIBLE_VERSION);
+	fdt_set_magic(fdt, FDT_MAGIC);
+	return 0;
+}
+
+static int wprop(struct baton_image_writer *w, const char *name, size_t len, void **val)
+{
+	int rc;
+
+	while ((rc = wprop_once(w, name, len, val)) == -FDT_ERR_NOSPACE && wgrow(w) == 0)
+		;
+	if (rc >= 0)
+		wpad(w, (size_t)((uint8_t *)*val - ((uint8_t *)w->buf + fdt_off_dt_struct(w->buf))) + len);
+	return rc;
+}
+
+static int wbegin(struct baton_image_writer *w, const char *name)
+{
+	size_t named = fdt_size_dt_struct(w->buf) + 4 + strlen(name) + 1;
+	int rc;
+
+	while ((rc = fdt_begin_node(w->buf, name)) == -FDT_ERR_NOSPACE && wgrow(w) == 0)
+		;
+	if (rc >= 0)
+		wpad(w, named);
+	return rc;
+}
+
+static int wend(struct baton_image_writer *w)
+{
+	int rc;
+
+	while ((rc = fdt_end_node(w->buf)) == -FDT_ERR_NOSPACE && wgrow(w) == 0)
+		;
+	return rc;
+}
+
+static int wprop_copy(struct baton_image_writer *w, const char *name, const void *v, size_t len)
+{
+	void *val;
+	int rc = wprop(w, name, len, &val);
+
+	if (rc >= 0 && len)
+		memcpy(val, v, len);
+	return rc;
+}
+
+static int wprop_u32(struct baton_image_writer *w, const char *name, uint32_t v)
+{
+	uint8_t b[4];
+
+	baton_encode_u32(b, v);
+	return wprop_copy(w, name, b, 4);
+}
+
+static int wprop_u64(struct baton_image_writer *w, const char *name, uint64_t v)
+{
+	uint8_t b[8];
+
+	baton_encode_u64(b, v);
+	return wprop_copy(w, name, b, 8);
+}
+
 static const char *phase_words(int phase)
 {
 	switch (phase) {
@@ -346,17 +609,17 @@ static int advance(struct baton_image_writer *w, int target, const char *call)
 	while (w->phase < target) {
 		switch (w->phase) {
 		case W_ROOT:
-			rc = fdt_begin_node(w->buf, "fds");
+			rc = wbegin(w, "fds");
 			break;
 		case W_FDS:
-			rc = fdt_end_node(w->buf);
+			rc = wend(w);
 			if (rc >= 0)
-				rc = fdt_begin_node(w->buf, "regions");
+				rc = wbegin(w, "regions");
 			break;
 		case W_REGIONS:
-			rc = fdt_end_node(w->buf);
+			rc = wend(w);
 			if (rc >= 0)
-				rc = fdt_begin_node(w->buf, "objects");
+				rc = wbegin(w, "objects");
 			break;
 		default:
 			return wfail(w, -EINVAL, "%s: internal writer state %d", call, w->phase);
@@ -375,7 +638,7 @@ static int write_refs(struct baton_image_writer *w, const uint32_t *fds, size_t 
 	size_t i;
 	int rc;
 
-	rc = fdt_property_placeholder(w->buf, "fds", (int)(n * 4), &val);
+	rc = wprop(w, "fds", n * 4, &val);
 	if (rc < 0)
 		return wfdt(w, rc, call);
 	for (i = 0; i < n; i++)
@@ -397,7 +660,7 @@ static int enter_fields(struct baton_image_writer *w, const char *call)
 			return rc;
 	}
 	if (w->phase == W_REFS) {
-		rc = fdt_begin_node(w->buf, "fields");
+		rc = wbegin(w, "fields");
 		if (rc < 0)
 			return wfdt(w, rc, call);
 		w->phase = W_FIELDS;
@@ -440,26 +703,26 @@ int baton_image_writer_init(struct baton_image_writer *w, void *buf, size_t size
 	if (baton_release_format(&h->release, release, sizeof(release)) < 0)
 		return wfail(w, -EINVAL, "%s: release does not format", call);
 
-	rc = fdt_create(buf, (int)w->size);
+	rc = fdt_create(buf, (int)(w->size < WRITER_START ? w->size : WRITER_START));
 	if (rc >= 0)
 		rc = fdt_finish_reservemap(buf);
 	if (rc >= 0)
-		rc = fdt_begin_node(buf, "");
+		rc = wbegin(w, "");
 	/* First, so that readers find it at a fixed place; sealed by finish. */
 	if (rc >= 0)
-		rc = fdt_property(buf, checksum_name, zero, CHECKSUM_LEN);
+		rc = wprop_copy(w, checksum_name, zero, CHECKSUM_LEN);
 	if (rc >= 0)
-		rc = fdt_property_string(buf, "compatible", BATON_IMAGE_COMPATIBLE);
+		rc = wprop_copy(w, "compatible", BATON_IMAGE_COMPATIBLE, sizeof(BATON_IMAGE_COMPATIBLE));
 	if (rc >= 0)
-		rc = fdt_property(buf, "program", h->program, (int)plen + 1);
+		rc = wprop_copy(w, "program", h->program, plen + 1);
 	if (rc >= 0)
-		rc = fdt_property_string(buf, "release", release);
+		rc = wprop_copy(w, "release", release, strlen(release) + 1);
 	if (rc >= 0)
-		rc = fdt_property(buf, "build-id", h->build_id.b, (int)h->build_id.len);
+		rc = wprop_copy(w, "build-id", h->build_id.b, h->build_id.len);
 	if (rc >= 0)
-		rc = fdt_property_u64(buf, "generation", h->generation);
+		rc = wprop_u64(w, "generation", h->generation);
 	if (rc >= 0)
-		rc = fdt_property_u64(buf, "frozen-at-ns", h->frozen_at_ns);
+		rc = wprop_u64(w, "frozen-at-ns", h->frozen_at_ns);
 	if (rc < 0)
 		return wfdt(w, rc, call);
 	w->phase = W_ROOT;
@@ -490,13 +753,13 @@ int baton_image_add_fd(struct baton_image_writer *w, const struct baton_image_fd
 	if (rc < 0)
 		return rc;
 	unit_name(node, sizeof(node), "fd", w->nfds);
-	rc = fdt_begin_node(w->buf, node);
+	rc = wbegin(w, node);
 	if (rc >= 0)
-		rc = fdt_property_u32(w->buf, "kind", fd->kind);
+		rc = wprop_u32(w, "kind", fd->kind);
 	if (rc >= 0)
-		rc = fdt_property(w->buf, "label", fd->name, (int)llen + 1);
+		rc = wprop_copy(w, "label", fd->name, llen + 1);
 	if (rc >= 0)
-		rc = fdt_end_node(w->buf);
+		rc = wend(w);
 	if (rc < 0)
 		return wfdt(w, rc, call);
 	return (int)w->nfds++;
@@ -527,15 +790,15 @@ int baton_image_add_region(struct baton_image_writer *w, const struct baton_imag
 	if (rc < 0)
 		return rc;
 	unit_name(node, sizeof(node), "region", w->nregions);
-	rc = fdt_begin_node(w->buf, node);
+	rc = wbegin(w, node);
 	if (rc >= 0)
-		rc = fdt_property_u32(w->buf, "fd", r->fd);
+		rc = wprop_u32(w, "fd", r->fd);
 	if (rc >= 0)
-		rc = fdt_property_u64(w->buf, "size", r->size);
+		rc = wprop_u64(w, "size", r->size);
 	if (rc >= 0)
-		rc = fdt_property(w->buf, "label", r->name, (int)llen + 1);
+		rc = wprop_copy(w, "label", r->name, llen + 1);
 	if (rc >= 0)
-		rc = fdt_end_node(w->buf);
+		rc = wend(w);
 	if (rc < 0)
 		return wfdt(w, rc, call);
 	return (int)w->nregions++;
@@ -582,19 +845,19 @@ int baton_image_begin_object(struct baton_image_writer *w, const char *key,
 	if (rc < 0)
 		return rc;
 	unit_name(node, sizeof(node), "object", w->nobjects);
-	rc = fdt_begin_node(w->buf, node);
+	rc = wbegin(w, node);
 	if (rc >= 0)
-		rc = fdt_property(w->buf, "key", key, (int)klen + 1);
+		rc = wprop_copy(w, "key", key, klen + 1);
 	if (rc >= 0)
-		rc = fdt_property(w->buf, "contract", contract->b, sizeof(contract->b));
+		rc = wprop_copy(w, "contract", contract->b, sizeof(contract->b));
 	if (rc >= 0)
-		rc = fdt_property_u32(w->buf, "version", version);
+		rc = wprop_u32(w, "version", version);
 	if (rc >= 0)
-		rc = fdt_property(w->buf, "handler", handler, (int)hlen + 1);
+		rc = wprop_copy(w, "handler", handler, hlen + 1);
 	if (rc >= 0)
-		rc = fdt_property(w->buf, "fingerprint", fingerprint->b, sizeof(fingerprint->b));
+		rc = wprop_copy(w, "fingerprint", fingerprint->b, sizeof(fingerprint->b));
 	if (rc >= 0)
-		rc = fdt_property_u32(w->buf, "flags", flags);
+		rc = wprop_u32(w, "flags", flags);
 	if (rc < 0)
 		return wfdt(w, rc, call);
 	w->phase = W_OBJECT;
@@ -663,7 +926,7 @@ int baton_image_field(struct baton_image_writer *w, const char *name, const void
 		return wfail(w, -EINVAL,
 			     "%s: object %u: field \"%s\" follows a nested field in the same node; values come first (a DTB keeps properties before subnodes)",
 			     call, w->nobjects, name);
-	rc = fdt_property_placeholder(w->buf, name, (int)len, &val);
+	rc = wprop(w, name, len, &val);
 	if (rc < 0)
 		return wfdt(w, rc, call);
 	if (len)
@@ -693,7 +956,7 @@ int baton_image_begin_nested(struct baton_image_writer *w, const char *name)
 	if (w->depth - FIELDS_DEPTH >= BATON_MAX_NESTING)
 		return wfail(w, -ELOOP, "%s: object %u: field \"%s\" nests deeper than %d levels",
 			     call, w->nobjects, name, BATON_MAX_NESTING);
-	rc = fdt_begin_node(w->buf, name);
+	rc = wbegin(w, name);
 	if (rc < 0)
 		return wfdt(w, rc, call);
 	w->depth++;
@@ -711,7 +974,7 @@ int baton_image_end_nested(struct baton_image_writer *w)
 		return rc;
 	if (w->phase != W_FIELDS || w->depth <= FIELDS_DEPTH)
 		return wfail(w, -EINVAL, "%s: no nested field is open", call);
-	rc = fdt_end_node(w->buf);
+	rc = wend(w);
 	if (rc < 0)
 		return wfdt(w, rc, call);
 	w->depth--;
@@ -736,9 +999,9 @@ int baton_image_end_object(struct baton_image_writer *w)
 	if (w->depth > FIELDS_DEPTH)
 		return wfail(w, -EINVAL, "%s: object %u: %d nested field(s) still open (baton_image_end_nested)",
 			     call, w->nobjects, w->depth - FIELDS_DEPTH);
-	rc = fdt_end_node(w->buf);
+	rc = wend(w);
 	if (rc >= 0)
-		rc = fdt_end_node(w->buf);
+		rc = wend(w);
 	if (rc < 0)
 		return wfdt(w, rc, call);
 	w->phase = W_OBJECTS;
@@ -767,11 +1030,12 @@ int baton_image_finish(struct baton_image_writer *w, size_t *len)
 	rc = advance(w, W_OBJECTS, call);
 	if (rc < 0)
 		return rc;
-	rc = fdt_end_node(w->buf);   /* /objects */
+	rc = wend(w);   /* /objects */
 	if (rc >= 0)
-		rc = fdt_end_node(w->buf);   /* / */
+		rc = wend(w);   /* / */
 	if (rc >= 0)
-		rc = fdt_finish(w->buf);
+		while ((rc = wfinish_once(w)) == -FDT_ERR_NOSPACE && wgrow(w) == 0)
+			;
 	if (rc < 0)
 		return wfdt(w, rc, call);
 	total = fdt_totalsize(w->buf);
@@ -787,98 +1051,365 @@ int baton_image_finish(struct baton_image_writer *w, size_t *len)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Reading: checks at open                                                  */
+/* Reading: stepping through the tree                                       */
 
-/* A property's value if it has exactly len bytes, else NULL. */
-static const uint8_t *prop_exact(const void *fdt, int node, const char *name, int len)
+/*
+ * After the structure block has passed check_shape() and fdt_check_full(),
+ * the reader steps through it itself instead of asking libfdt to look each
+ * property up by name: fdt_getprop() walks a node's properties from the
+ * first one and checks the header, the offsets and the name's string at
+ * every step, so a node of n properties read by name cost n * n / 2 such
+ * steps, several times per object. Here each node is walked once.
+ *
+ * Every step is still bounded (item() checks the tag, the length and that
+ * the item lies inside the block; prop_at() that the name is a string of the
+ * strings block): the accessors take node offsets from their callers, and
+ * an offset that a caller made up must not lead a walk outside the image.
+ * Offsets are those of libfdt (from the start of the structure block), so
+ * they can be handed to libfdt and back.
+ */
+
+struct blocks {
+	const uint8_t *s;       /* the structure block */
+	uint32_t ssize;
+	const char *str;        /* the strings block */
+	uint32_t strsize;
+};
+
+static void blocks_of(const void *fdt, struct blocks *b)
 {
-	int plen;
-	const void *val = fdt_getprop(fdt, node, name, &plen);
+	const uint8_t *p = fdt;
 
-	return val && plen == len ? val : NULL;
+	b->s = p + fdt_off_dt_struct(p);
+	b->ssize = fdt_size_dt_struct(p);
+	b->str = (const char *)p + fdt_off_dt_strings(p);
+	b->strsize = fdt_size_dt_strings(p);
 }
 
 /*
- * A property holding text: NUL-terminated, no NUL inside, at most max bytes
+ * The item at off: returns its tag and in *next the offset of the item after
+ * it, or 0 when off does not start a whole item inside the block.
+ */
+static uint32_t item(const struct blocks *b, uint32_t off, uint32_t *next)
+{
+	const uint8_t *nul;
+	uint32_t tag, len;
+	size_t n;
+
+	if (off % 4 || off >= b->ssize || b->ssize - off < 4)
+		return 0;
+	tag = be32(b->s + off);
+	switch (tag) {
+	case FDT_BEGIN_NODE:
+		nul = memchr(b->s + off + 4, '\0', b->ssize - off - 4);
+		if (!nul)
+			return 0;
+		n = TAG_ALIGN((size_t)(nul - b->s) + 1);
+		break;
+	case FDT_PROP:
+		if (b->ssize - off < 12)
+			return 0;
+		len = be32(b->s + off + 4);
+		if (len > b->ssize - off - 12)
+			return 0;
+		n = TAG_ALIGN((size_t)off + 12 + len);
+		break;
+	case FDT_END_NODE:
+	case FDT_NOP:
+	case FDT_END:
+		n = (size_t)off + 4;
+		break;
+	default:
+		return 0;
+	}
+	if (n > b->ssize)
+		return 0;
+	*next = (uint32_t)n;
+	return tag;
+}
+
+struct prop {
+	const char *name;       /* NUL-terminated, in the strings block */
+	size_t nlen;
+	const uint8_t *val;
+	uint32_t len;
+};
+
+/* The property whose item is at off; false if its name is not a string of the block. */
+static bool prop_at(const struct blocks *b, uint32_t off, struct prop *p)
+{
+	uint32_t nameoff = be32(b->s + off + 8);
+	const char *nul;
+
+	if (nameoff >= b->strsize)
+		return false;
+	p->name = b->str + nameoff;
+	nul = memchr(p->name, '\0', b->strsize - nameoff);
+	if (!nul)
+		return false;
+	p->nlen = (size_t)(nul - p->name);
+	p->len = be32(b->s + off + 4);
+	p->val = b->s + off + 12;
+	return true;
+}
+
+/* A node's name (NUL-terminated in the block), or NULL if node is not a node. */
+static const char *name_at(const struct blocks *b, int node, size_t *len)
+{
+	uint32_t next;
+	const char *name;
+
+	if (node < 0 || item(b, (uint32_t)node, &next) != FDT_BEGIN_NODE)
+		return NULL;
+	name = (const char *)b->s + node + 4;
+	*len = strlen(name);   /* item() found its NUL inside the block */
+	return name;
+}
+
+/* The items of one node: its properties, then its subnodes. */
+struct walk {
+	const struct blocks *b;
+	uint32_t off;           /* the next item */
+};
+
+static bool walk_node(const struct blocks *b, int node, struct walk *w)
+{
+	uint32_t next;
+
+	if (node < 0 || item(b, (uint32_t)node, &next) != FDT_BEGIN_NODE)
+		return false;
+	w->b = b;
+	w->off = next;
+	return true;
+}
+
+/* The next property: 1, or 0 at the first subnode or the end of the node, -1 if malformed. */
+static int walk_prop(struct walk *w, struct prop *p)
+{
+	for (;;) {
+		uint32_t next, tag = item(w->b, w->off, &next);
+
+		if (tag == FDT_NOP) {
+			w->off = next;
+			continue;
+		}
+		if (tag != FDT_PROP)
+			return tag == FDT_BEGIN_NODE || tag == FDT_END_NODE ? 0 : -1;
+		if (!prop_at(w->b, w->off, p))
+			return -1;
+		w->off = next;
+		return 1;
+	}
+}
+
+/* The offset after node and everything in it. */
+static bool skip_node(const struct blocks *b, uint32_t node, uint32_t *after)
+{
+	uint32_t off = node, next, tag;
+	int depth = 0;
+
+	if (item(b, off, &next) != FDT_BEGIN_NODE)
+		return false;
+	do {
+		tag = item(b, off, &next);
+		if (tag == FDT_BEGIN_NODE)
+			depth++;
+		else if (tag == FDT_END_NODE)
+			depth--;
+		else if (tag != FDT_PROP && tag != FDT_NOP)
+			return false;
+		off = next;
+	} while (depth > 0);
+	*after = off;
+	return true;
+}
+
+/* The next subnode, past any properties left: 1 and its offset, 0 at the end, -1 if malformed. */
+static int walk_subnode(struct walk *w, int *sub)
+{
+	uint32_t next, tag;
+
+	for (;;) {
+		tag = item(w->b, w->off, &next);
+		if (tag != FDT_PROP && tag != FDT_NOP)
+			break;
+		w->off = next;
+	}
+	if (tag == FDT_END_NODE)
+		return 0;
+	if (tag != FDT_BEGIN_NODE)
+		return -1;
+	*sub = (int)w->off;
+	return skip_node(w->b, w->off, &w->off) ? 1 : -1;
+}
+
+/* The property of node called name: 1, 0 when it has none, -1 if node is malformed. */
+static int find_prop(const struct blocks *b, int node, const char *name, struct prop *p)
+{
+	struct walk w;
+	int rc;
+
+	if (!walk_node(b, node, &w))
+		return -1;
+	while ((rc = walk_prop(&w, p)) > 0)
+		if (strcmp(p->name, name) == 0)
+			return 1;
+	return rc;
+}
+
+/* The subnode of node called name (namelen bytes): its offset, -ENOENT, or -EINVAL. */
+static int find_subnode(const struct blocks *b, int node, const char *name, size_t namelen)
+{
+	struct walk w;
+	int sub, rc;
+
+	if (!walk_node(b, node, &w))
+		return -EINVAL;
+	while ((rc = walk_subnode(&w, &sub)) > 0) {
+		size_t len;
+		const char *n = name_at(b, sub, &len);
+
+		if (n && len == namelen && memcmp(n, name, len) == 0)
+			return sub;
+	}
+	return rc < 0 ? -EINVAL : -ENOENT;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading: checks at open                                                  */
+
+/* A property's value, as check_props() found it. */
+struct pval {
+	const uint8_t *v;
+	uint32_t len;
+};
+
+/* v if it has exactly len bytes, else NULL. */
+static const uint8_t *val_exact(const struct pval *p, uint32_t len)
+{
+	return p->v && p->len == len ? p->v : NULL;
+}
+
+/*
+ * A value holding text: NUL-terminated, no NUL inside, at most max bytes
  * with the NUL. Returns the text and its length without the NUL, or NULL.
  */
-static const char *prop_text(const void *fdt, int node, const char *name, size_t max, size_t *tlen)
+static const char *val_text(const struct pval *p, size_t max, size_t *tlen)
 {
-	int plen;
-	const char *val = fdt_getprop(fdt, node, name, &plen);
+	const char *val = (const char *)p->v;
 
-	if (!val || plen < 1 || (size_t)plen > max || val[plen - 1] != '\0' ||
-	    memchr(val, '\0', (size_t)plen - 1))
+	if (!val || p->len < 1 || p->len > max || val[p->len - 1] != '\0' ||
+	    memchr(val, '\0', p->len - 1))
 		return NULL;
-	*tlen = (size_t)plen - 1;
+	*tlen = p->len - 1;
 	return val;
 }
 
 /*
- * Every property of node is one of names[] and appears once, and every one
- * of names[] is there. What the format does not name is refused: a newer
- * format says so with a new compatible string.
+ * Where a check is, for the words of a failure: "the root node", "/fds", or
+ * an entry of a table such as "/objects/object@12", formatted only when a
+ * check fails.
  */
-static int check_props(const void *fdt, int node, const char *const *names, unsigned int n,
-		       const char *where, struct baton_diag *d)
+struct where {
+	const char *text;       /* the whole of it, or the table ("/objects") */
+	const char *entry;      /* NULL, or the entry's base name ("object") */
+	uint32_t index;
+};
+
+static const char *where_text(const struct where *wh, char *out, size_t size)
 {
+	char unit[32];
+
+	if (!wh->entry)
+		return wh->text;
+	unit_name(unit, sizeof(unit), wh->entry, wh->index);
+	snprintf(out, size, "%s/%s", wh->text, unit);
+	return out;
+}
+
+static const char *node_name_text(const struct blocks *b, int node, char *out, size_t size);
+
+/*
+ * Every property of node is one of names[] and appears once, and every one
+ * of names[] is there; vals[i] gets the value of names[i]. What the format
+ * does not name is refused: a newer format says so with a new compatible
+ * string.
+ */
+static int check_props(const struct blocks *b, int node, const char *const *names, unsigned int n,
+		       struct pval *vals, const struct where *wh, uint32_t *end, struct baton_diag *d)
+{
+	char where[64];
+	struct walk w;
+	struct prop p;
 	uint32_t seen = 0;
 	unsigned int i;
-	int prop;
+	int rc;
 
-	fdt_for_each_property_offset(prop, fdt, node) {
-		const char *pname;
+	if (!walk_node(b, node, &w))
+		return baton_diag_set(d, -EBADMSG, "%s: not a node", where_text(wh, where, sizeof(where)));
+	while ((rc = walk_prop(&w, &p)) > 0) {
 		char text[64];
-		int plen;
 
-		if (!fdt_getprop_by_offset(fdt, prop, &pname, &plen))
-			return baton_diag_set(d, -EBADMSG, "%s: unreadable property: %s", where,
-					      fdt_strerror(plen));
 		for (i = 0; i < n; i++)
-			if (strcmp(pname, names[i]) == 0)
+			if (p.name[0] == names[i][0] && strcmp(p.name, names[i]) == 0)
 				break;
 		if (i == n)
 			return baton_diag_set(d, -EBADMSG,
 					      "%s has property \"%s\", which baton,image-v1 does not define",
-					      where, safe_text(text, sizeof(text), pname, strlen(pname)));
+					      where_text(wh, where, sizeof(where)),
+					      safe_text(text, sizeof(text), p.name, p.nlen));
 		if (seen & (1u << i))
-			return baton_diag_set(d, -EBADMSG, "%s has property \"%s\" twice", where,
-					      names[i]);
+			return baton_diag_set(d, -EBADMSG, "%s has property \"%s\" twice",
+					      where_text(wh, where, sizeof(where)), names[i]);
 		seen |= 1u << i;
+		vals[i].v = p.val;
+		vals[i].len = p.len;
 	}
-	if (prop != -FDT_ERR_NOTFOUND)
-		return baton_diag_set(d, -EBADMSG, "%s: %s", where, fdt_strerror(prop));
+	if (rc < 0)
+		return baton_diag_set(d, -EBADMSG, "%s: unreadable property",
+				      where_text(wh, where, sizeof(where)));
 	for (i = 0; i < n; i++)
 		if (!(seen & (1u << i)))
-			return baton_diag_set(d, -EBADMSG, "%s lacks property \"%s\"", where, names[i]);
+			return baton_diag_set(d, -EBADMSG, "%s lacks property \"%s\"",
+					      where_text(wh, where, sizeof(where)), names[i]);
+	if (end)
+		*end = w.off;
 	return 0;
 }
 
-static bool node_named(const void *fdt, int node, const char *want)
+/*
+ * The node whose properties end at off has no subnodes: *after is the offset
+ * after the node.
+ */
+static int end_of_node(const struct blocks *b, uint32_t off, const struct where *wh,
+		       uint32_t *after, struct baton_diag *d)
 {
-	int len;
-	const char *name = fdt_get_name(fdt, node, &len);
+	char text[64], where[64];
+	uint32_t next, tag = item(b, off, &next);
 
-	return name && (size_t)len == strlen(want) && memcmp(name, want, (size_t)len) == 0;
+	if (tag == FDT_END_NODE) {
+		*after = next;
+		return 0;
+	}
+	return baton_diag_set(d, -EBADMSG, "%s has node \"%s\", which baton,image-v1 does not define",
+			      where_text(wh, where, sizeof(where)),
+			      tag == FDT_BEGIN_NODE ? node_name_text(b, (int)off, text, sizeof(text)) : "?");
 }
 
-static const char *node_name_text(const void *fdt, int node, char *out, size_t size)
+static bool node_named(const struct blocks *b, int node, const char *want, size_t wlen)
 {
-	int len;
-	const char *name = fdt_get_name(fdt, node, &len);
+	size_t len;
+	const char *name = name_at(b, node, &len);
 
-	return name ? safe_text(out, size, name, (size_t)len) : "?";
+	return name && len == wlen && memcmp(name, want, len) == 0;
 }
 
-static int no_subnodes(const void *fdt, int node, const char *where, struct baton_diag *d)
+static const char *node_name_text(const struct blocks *b, int node, char *out, size_t size)
 {
-	char text[64];
-	int sub = fdt_first_subnode(fdt, node);
+	size_t len;
+	const char *name = name_at(b, node, &len);
 
-	if (sub >= 0)
-		return baton_diag_set(d, -EBADMSG, "%s has node \"%s\", which baton,image-v1 does not define",
-				      where, node_name_text(fdt, sub, text, sizeof(text)));
-	return 0;
+	return name ? safe_text(out, size, name, len) : "?";
 }
 
 /*
@@ -908,7 +1439,7 @@ static int check_shape(const uint8_t *p, struct baton_diag *d)
 		if (size - off < 4)
 			return baton_diag_set(d, -EBADMSG,
 					      "image is malformed: the structure block ends without FDT_END");
-		tag = baton_decode_u32(s + off);
+		tag = be32(s + off);
 		switch (tag) {
 		case FDT_BEGIN_NODE:
 			nul = memchr(s + off + 4, '\0', size - off - 4);
@@ -941,7 +1472,7 @@ static int check_shape(const uint8_t *p, struct baton_diag *d)
 				return baton_diag_set(d, -EBADMSG,
 						      "image is malformed: the property at structure offset %zu runs past the block",
 						      off);
-			len = baton_decode_u32(s + off + 4);
+			len = be32(s + off + 4);
 			if (len > size - off - 12)
 				return baton_diag_set(d, -EBADMSG,
 						      "image is malformed: the property at structure offset %zu says it is %u bytes, past the end of the block",
@@ -979,309 +1510,381 @@ static int check_shape(const uint8_t *p, struct baton_diag *d)
 	}
 }
 
-static int open_header(struct baton_image *img, struct baton_diag *d)
+static int open_header(struct baton_image *img, const struct blocks *b, struct baton_diag *d)
 {
 	static const char *const root_props[] = {
 		"checksum", "compatible", "program", "release", "build-id", "generation",
 		"frozen-at-ns",
 	};
-	const void *fdt = img->fdt;
-	const uint8_t *v;
+	enum { R_CHECKSUM, R_COMPATIBLE, R_PROGRAM, R_RELEASE, R_BUILD_ID, R_GENERATION, R_FROZEN };
+	static const struct where root = { "the root node", NULL, 0 };
+	struct pval v[sizeof(root_props) / sizeof(root_props[0])] = { { NULL, 0 } };
+	struct prop p;
+	const uint8_t *u;
 	const char *s;
 	char text[64];
 	size_t tlen;
-	int len, rc;
+	int rc;
 
-	s = fdt_getprop(fdt, 0, "compatible", &len);
-	if (!s)
+	rc = find_prop(b, 0, "compatible", &p);
+	if (rc <= 0)
 		return baton_diag_set(d, -EPROTONOSUPPORT,
 				      "not a baton image: the root node has no \"compatible\" (want \"%s\")",
 				      BATON_IMAGE_COMPATIBLE);
-	if (len < 1 || s[len - 1] != '\0')
+	s = (const char *)p.val;
+	if (p.len < 1 || s[p.len - 1] != '\0')
 		return baton_diag_set(d, -EPROTONOSUPPORT,
-				      "not an image this reader knows: compatible is %d bytes without a terminating NUL; want \"%s\"",
-				      len, BATON_IMAGE_COMPATIBLE);
-	if ((size_t)len != sizeof(BATON_IMAGE_COMPATIBLE) ||
+				      "not an image this reader knows: compatible is %u bytes without a terminating NUL; want \"%s\"",
+				      p.len, BATON_IMAGE_COMPATIBLE);
+	if (p.len != sizeof(BATON_IMAGE_COMPATIBLE) ||
 	    memcmp(s, BATON_IMAGE_COMPATIBLE, sizeof(BATON_IMAGE_COMPATIBLE)) != 0)
 		return baton_diag_set(d, -EPROTONOSUPPORT,
 				      "not an image this reader knows: compatible is \"%s\"%s, not \"%s\"",
-				      safe_text(text, sizeof(text), s, (size_t)len),
-				      strlen(s) + 1 < (size_t)len ? " and more strings" : "",
+				      safe_text(text, sizeof(text), s, p.len),
+				      strlen(s) + 1 < p.len ? " and more strings" : "",
 				      BATON_IMAGE_COMPATIBLE);
-	rc = check_props(fdt, 0, root_props, sizeof(root_props) / sizeof(root_props[0]),
-			 "the root node", d);
+	rc = check_props(b, 0, root_props, sizeof(root_props) / sizeof(root_props[0]), v, &root, NULL,
+			 d);
 	if (rc < 0)
 		return rc;
 
-	s = prop_text(fdt, 0, "program", BATON_NAME_MAX, &tlen);
+	s = val_text(&v[R_PROGRAM], BATON_NAME_MAX, &tlen);
 	if (!s || !baton_name_valid(s, tlen))
 		return baton_diag_set(d, -EBADMSG,
 				      "image header: \"program\" is not a name of 1-63 bytes with its NUL");
 	memcpy(img->h.program, s, tlen + 1);
-	s = prop_text(fdt, 0, "release", BATON_RELEASE_STRMAX, &tlen);
+	s = val_text(&v[R_RELEASE], BATON_RELEASE_STRMAX, &tlen);
 	if (!s || baton_release_parse(&img->h.release, s, tlen, NULL) < 0)
 		return baton_diag_set(d, -EBADMSG,
 				      "image header: \"release\" is not MAJOR.MINOR.PATCH text with its NUL");
-	v = fdt_getprop(fdt, 0, "build-id", &len);
-	if (!v || len > BATON_BUILD_ID_MAX)
-		return baton_diag_set(d, -EBADMSG, "image header: \"build-id\" is %d bytes; at most %d",
-				      v ? len : 0, BATON_BUILD_ID_MAX);
-	img->h.build_id.len = (uint32_t)len;
-	memcpy(img->h.build_id.b, v, (size_t)len);
-	v = prop_exact(fdt, 0, "generation", 8);
-	if (!v)
+	if (v[R_BUILD_ID].len > BATON_BUILD_ID_MAX)
+		return baton_diag_set(d, -EBADMSG, "image header: \"build-id\" is %u bytes; at most %d",
+				      v[R_BUILD_ID].len, BATON_BUILD_ID_MAX);
+	img->h.build_id.len = v[R_BUILD_ID].len;
+	memcpy(img->h.build_id.b, v[R_BUILD_ID].v, v[R_BUILD_ID].len);
+	u = val_exact(&v[R_GENERATION], 8);
+	if (!u)
 		return baton_diag_set(d, -EBADMSG, "image header: \"generation\" is not a u64 (8 bytes)");
-	img->h.generation = baton_decode_u64(v);
-	v = prop_exact(fdt, 0, "frozen-at-ns", 8);
-	if (!v)
+	img->h.generation = baton_decode_u64(u);
+	u = val_exact(&v[R_FROZEN], 8);
+	if (!u)
 		return baton_diag_set(d, -EBADMSG, "image header: \"frozen-at-ns\" is not a u64 (8 bytes)");
-	img->h.frozen_at_ns = baton_decode_u64(v);
+	img->h.frozen_at_ns = baton_decode_u64(u);
 	return 0;
 }
 
 /* The root's subnodes are exactly /fds, /regions and /objects, in that order. */
-static int open_tables(struct baton_image *img, struct baton_diag *d)
+static int open_tables(struct baton_image *img, const struct blocks *b, struct baton_diag *d)
 {
 	static const char *const names[] = { "fds", "regions", "objects" };
+	static const struct where where[] = { { "/fds", NULL, 0 }, { "/regions", NULL, 0 },
+					      { "/objects", NULL, 0 } };
 	int *nodes[] = { &img->fds_node, &img->regions_node, &img->objects_node };
-	const void *fdt = img->fdt;
 	unsigned int i = 0;
-	char text[64], where[16];
+	char text[64];
+	struct walk w;
 	int node, rc;
 
-	fdt_for_each_subnode(node, fdt, 0) {
+	if (!walk_node(b, 0, &w))
+		return baton_diag_set(d, -EBADMSG, "image root: not a node");
+	while ((rc = walk_subnode(&w, &node)) > 0) {
 		if (i >= 3)
 			return baton_diag_set(d, -EBADMSG,
 					      "image has node /%s, which baton,image-v1 does not define",
-					      node_name_text(fdt, node, text, sizeof(text)));
-		if (!node_named(fdt, node, names[i]))
+					      node_name_text(b, node, text, sizeof(text)));
+		if (!node_named(b, node, names[i], strlen(names[i])))
 			return baton_diag_set(d, -EBADMSG,
 					      "image has node /%s where /%s belongs (the root holds fds, regions and objects, in this order)",
-					      node_name_text(fdt, node, text, sizeof(text)), names[i]);
-		snprintf(where, sizeof(where), "/%s", names[i]);
-		rc = check_props(fdt, node, NULL, 0, where, d);
+					      node_name_text(b, node, text, sizeof(text)), names[i]);
+		rc = check_props(b, node, NULL, 0, NULL, &where[i], NULL, d);
 		if (rc < 0)
 			return rc;
 		*nodes[i++] = node;
 	}
-	if (node != -FDT_ERR_NOTFOUND)
-		return baton_diag_set(d, -EBADMSG, "image root: %s", fdt_strerror(node));
+	if (rc < 0)
+		return baton_diag_set(d, -EBADMSG, "image root: malformed");
 	if (i < 3)
 		return baton_diag_set(d, -EBADMSG, "image lacks node /%s", names[i]);
 	return 0;
 }
 
-static int open_fds(struct baton_image *img, struct baton_diag *d)
+/*
+ * The entries of a table, one after another: *off is the first item of the
+ * table's node (which has no properties). Returns 1 and the entry's node,
+ * 0 at the table's end (*off after it), -1 if malformed.
+ */
+static int next_table_node(const struct blocks *b, uint32_t *off, int *node)
+{
+	uint32_t next, tag = item(b, *off, &next);
+
+	if (tag == FDT_END_NODE) {
+		*off = next;
+		return 0;
+	}
+	if (tag != FDT_BEGIN_NODE)
+		return -1;
+	*node = (int)*off;
+	return 1;
+}
+
+static int open_fds(struct baton_image *img, const struct blocks *b, struct baton_diag *d)
 {
 	static const char *const props[] = { "kind", "label" };
-	const void *fdt = img->fdt;
-	char want[32], where[48], text[64];
+	struct where wh = { "/fds", "fd", 0 };
+	char want[32], where[64], text[64];
 	const uint8_t *kind;
-	uint32_t i = 0;
-	size_t tlen;
+	const char *label;
+	struct walk w;
+	uint32_t i = 0, off;
+	size_t tlen, wlen;
 	int node, rc;
 
-	fdt_for_each_subnode(node, fdt, img->fds_node) {
+	if (!walk_node(b, img->fds_node, &w))
+		return baton_diag_set(d, -EBADMSG, "image /fds: not a node");
+	off = w.off;
+	while ((rc = next_table_node(b, &off, &node)) > 0) {
+		struct pval v[2] = { { NULL, 0 }, { NULL, 0 } };
+
 		if (i >= BATON_IMAGE_MAX_FDS)
 			return baton_diag_set(d, -E2BIG, "image has more than %d fds", BATON_IMAGE_MAX_FDS);
-		unit_name(want, sizeof(want), "fd", i);
-		if (!node_named(fdt, node, want))
+		wlen = unit_name(want, sizeof(want), "fd", i);
+		if (!node_named(b, node, want, wlen))
 			return baton_diag_set(d, -EBADMSG, "image has /fds/%s where /fds/%s belongs",
-					      node_name_text(fdt, node, text, sizeof(text)), want);
-		snprintf(where, sizeof(where), "/fds/%s", want);
-		rc = check_props(fdt, node, props, 2, where, d);
+					      node_name_text(b, node, text, sizeof(text)), want);
+		wh.index = i;
+		rc = check_props(b, node, props, 2, v, &wh, &off, d);
 		if (rc < 0)
 			return rc;
-		rc = no_subnodes(fdt, node, where, d);
+		rc = end_of_node(b, off, &wh, &off, d);
 		if (rc < 0)
 			return rc;
-		kind = prop_exact(fdt, node, "kind", 4);
-		if (!kind || baton_decode_u32(kind) > BATON_FD_KIND_MAX_)
+		kind = val_exact(&v[0], 4);
+		if (!kind || be32(kind) > BATON_FD_KIND_MAX_)
 			return baton_diag_set(d, -EBADMSG, "%s: \"kind\" is not a known fd kind (a u32 up to %d)",
-					      where, BATON_FD_KIND_MAX_);
-		if (!prop_text(fdt, node, "label", LABEL_MAX, &tlen) ||
-		    !label_valid(fdt_getprop(fdt, node, "label", NULL), tlen))
+					      where_text(&wh, where, sizeof(where)), BATON_FD_KIND_MAX_);
+		label = val_text(&v[1], LABEL_MAX, &tlen);
+		if (!label || !label_valid(label, tlen))
 			return baton_diag_set(d, -EBADMSG,
-					      "%s: \"label\" is not 0-63 bytes of printable ASCII with a NUL", where);
+					      "%s: \"label\" is not 0-63 bytes of printable ASCII with a NUL",
+					      where_text(&wh, where, sizeof(where)));
 		i++;
 	}
-	if (node != -FDT_ERR_NOTFOUND)
-		return baton_diag_set(d, -EBADMSG, "image /fds: %s", fdt_strerror(node));
+	if (rc < 0)
+		return baton_diag_set(d, -EBADMSG, "image /fds: malformed");
 	img->nfds = i;
 	return 0;
 }
 
-static int open_regions(struct baton_image *img, struct baton_diag *d)
+static int open_regions(struct baton_image *img, const struct blocks *b, struct baton_diag *d)
 {
 	static const char *const props[] = { "fd", "size", "label" };
-	const void *fdt = img->fdt;
-	char want[32], where[48], text[64];
+	struct where wh = { "/regions", "region", 0 };
+	char want[32], where[64], text[64];
 	const uint8_t *fd;
-	uint32_t i = 0;
-	size_t tlen;
+	const char *label;
+	struct walk w;
+	uint32_t i = 0, off;
+	size_t tlen, wlen;
 	int node, rc;
 
-	fdt_for_each_subnode(node, fdt, img->regions_node) {
+	if (!walk_node(b, img->regions_node, &w))
+		return baton_diag_set(d, -EBADMSG, "image /regions: not a node");
+	off = w.off;
+	while ((rc = next_table_node(b, &off, &node)) > 0) {
+		struct pval v[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
+
 		if (i >= BATON_IMAGE_MAX_FDS)
 			return baton_diag_set(d, -E2BIG, "image has more than %d regions", BATON_IMAGE_MAX_FDS);
-		unit_name(want, sizeof(want), "region", i);
-		if (!node_named(fdt, node, want))
+		wlen = unit_name(want, sizeof(want), "region", i);
+		if (!node_named(b, node, want, wlen))
 			return baton_diag_set(d, -EBADMSG, "image has /regions/%s where /regions/%s belongs",
-					      node_name_text(fdt, node, text, sizeof(text)), want);
-		snprintf(where, sizeof(where), "/regions/%s", want);
-		rc = check_props(fdt, node, props, 3, where, d);
+					      node_name_text(b, node, text, sizeof(text)), want);
+		wh.index = i;
+		rc = check_props(b, node, props, 3, v, &wh, &off, d);
 		if (rc < 0)
 			return rc;
-		rc = no_subnodes(fdt, node, where, d);
+		rc = end_of_node(b, off, &wh, &off, d);
 		if (rc < 0)
 			return rc;
-		fd = prop_exact(fdt, node, "fd", 4);
+		fd = val_exact(&v[0], 4);
 		if (!fd)
-			return baton_diag_set(d, -EBADMSG, "%s: \"fd\" is not a u32 (4 bytes)", where);
-		if (baton_decode_u32(fd) >= img->nfds)
-			return baton_diag_set(d, -EBADMSG, "%s names fd %u; the image has %u fds", where,
-					      baton_decode_u32(fd), img->nfds);
-		if (!prop_exact(fdt, node, "size", 8))
-			return baton_diag_set(d, -EBADMSG, "%s: \"size\" is not a u64 (8 bytes)", where);
-		if (!prop_text(fdt, node, "label", LABEL_MAX, &tlen) ||
-		    !label_valid(fdt_getprop(fdt, node, "label", NULL), tlen))
+			return baton_diag_set(d, -EBADMSG, "%s: \"fd\" is not a u32 (4 bytes)",
+					      where_text(&wh, where, sizeof(where)));
+		if (be32(fd) >= img->nfds)
+			return baton_diag_set(d, -EBADMSG, "%s names fd %u; the image has %u fds",
+					      where_text(&wh, where, sizeof(where)), be32(fd), img->nfds);
+		if (!val_exact(&v[1], 8))
+			return baton_diag_set(d, -EBADMSG, "%s: \"size\" is not a u64 (8 bytes)",
+					      where_text(&wh, where, sizeof(where)));
+		label = val_text(&v[2], LABEL_MAX, &tlen);
+		if (!label || !label_valid(label, tlen))
 			return baton_diag_set(d, -EBADMSG,
-					      "%s: \"label\" is not 0-63 bytes of printable ASCII with a NUL", where);
+					      "%s: \"label\" is not 0-63 bytes of printable ASCII with a NUL",
+					      where_text(&wh, where, sizeof(where)));
 		i++;
 	}
-	if (node != -FDT_ERR_NOTFOUND)
-		return baton_diag_set(d, -EBADMSG, "image /regions: %s", fdt_strerror(node));
+	if (rc < 0)
+		return baton_diag_set(d, -EBADMSG, "image /regions: malformed");
 	img->nregions = i;
 	return 0;
 }
 
-/* Names in a fields tree are field names, so a reader can print them as they are. */
-static int check_field_names(const void *fdt, int fields, const char *key, struct baton_diag *d)
+/*
+ * Names in a fields tree are field names, so a reader can print them as they
+ * are. *after is the offset after the fields node.
+ */
+static int check_field_names(const struct blocks *b, int fields, const char *key, uint32_t *after,
+			     struct baton_diag *d)
 {
-	int node = fields, depth = 0;
+	uint32_t off = (uint32_t)fields, next, tag;
 	char text[64];
+	int depth = 0;
 
 	do {
-		int prop;
+		struct prop p;
+		size_t len;
+		const char *name;
 
-		if (node != fields) {
-			int len;
-			const char *name = fdt_get_name(fdt, node, &len);
-
-			if (!name || !baton_name_valid(name, (size_t)len))
-				return baton_diag_set(d, -EBADMSG,
-						      "object \"%s\": nested field \"%s\" is not a field name",
-						      key, node_name_text(fdt, node, text, sizeof(text)));
-		}
-		fdt_for_each_property_offset(prop, fdt, node) {
-			const char *pname;
-			int plen;
-
-			if (!fdt_getprop_by_offset(fdt, prop, &pname, &plen))
-				return baton_diag_set(d, -EBADMSG, "object \"%s\": unreadable field: %s",
-						      key, fdt_strerror(plen));
-			if (!baton_name_valid(pname, strlen(pname)))
+		tag = item(b, off, &next);
+		switch (tag) {
+		case FDT_BEGIN_NODE:
+			if (off != (uint32_t)fields) {
+				name = (const char *)b->s + off + 4;   /* item() found its NUL */
+				len = strlen(name);
+				if (!baton_name_valid(name, len))
+					return baton_diag_set(d, -EBADMSG,
+							      "object \"%s\": nested field \"%s\" is not a field name",
+							      key, safe_text(text, sizeof(text), name, len));
+			}
+			depth++;
+			break;
+		case FDT_END_NODE:
+			depth--;
+			break;
+		case FDT_PROP:
+			if (!prop_at(b, off, &p))
+				return baton_diag_set(d, -EBADMSG, "object \"%s\": unreadable field", key);
+			if (!baton_name_valid(p.name, p.nlen))
 				return baton_diag_set(d, -EBADMSG,
 						      "object \"%s\": field \"%s\" is not a field name", key,
-						      safe_text(text, sizeof(text), pname, strlen(pname)));
+						      safe_text(text, sizeof(text), p.name, p.nlen));
+			break;
+		case FDT_NOP:
+			break;
+		default:
+			return baton_diag_set(d, -EBADMSG, "object \"%s\": fields: malformed", key);
 		}
-		node = fdt_next_node(fdt, node, &depth);
-	} while (node >= 0 && depth > 0);
-	if (node < 0 && node != -FDT_ERR_NOTFOUND)
-		return baton_diag_set(d, -EBADMSG, "object \"%s\": fields: %s", key, fdt_strerror(node));
+		off = next;
+	} while (depth > 0);
+	*after = off;
 	return 0;
 }
 
-static int open_object(const struct baton_image *img, int node, uint32_t index, struct baton_diag *d)
+/* One object, in one pass over its items; *after is the offset after it. */
+static int open_object(const struct baton_image *img, const struct blocks *b, int node,
+		       uint32_t index, uint32_t *after, struct baton_diag *d)
 {
 	static const char *const props[] = {
 		"key", "contract", "version", "handler", "fingerprint", "flags", "fds",
 	};
-	const void *fdt = img->fdt;
-	char where[48], text[64];
-	const uint8_t *v, *refs;
+	enum { O_KEY, O_CONTRACT, O_VERSION, O_HANDLER, O_FINGERPRINT, O_FLAGS, O_FDS, O_N };
+	const struct where wh = { "/objects", "object", index };
+	struct pval v[O_N];
+	char where[64], text[64];
+	const uint8_t *u, *refs;
 	const char *key, *s;
 	size_t tlen;
-	uint32_t i, n;
-	int len, sub, rc;
+	uint32_t i, n, off, next, tag;
+	int rc;
 
-	snprintf(where, sizeof(where), "/objects/object@%u", index);
-	rc = check_props(fdt, node, props, sizeof(props) / sizeof(props[0]), where, d);
+	memset(v, 0, sizeof(v));
+	rc = check_props(b, node, props, O_N, v, &wh, &off, d);
 	if (rc < 0)
 		return rc;
-	key = prop_text(fdt, node, "key", BATON_KEY_MAX, &tlen);
+	key = val_text(&v[O_KEY], BATON_KEY_MAX, &tlen);
 	if (!key || !key_valid(key, tlen))
 		return baton_diag_set(d, -EBADMSG,
 				      "%s: \"key\" is not 1-%d bytes of printable ASCII without spaces, with a NUL",
-				      where, BATON_KEY_MAX - 1);
-	v = prop_exact(fdt, node, "contract", 16);
-	if (!v)
+				      where_text(&wh, where, sizeof(where)), BATON_KEY_MAX - 1);
+	u = val_exact(&v[O_CONTRACT], 16);
+	if (!u)
 		return baton_diag_set(d, -EBADMSG, "object \"%s\": \"contract\" is not a UUID (16 bytes)", key);
-	if (baton_uuid_is_nil((const baton_uuid *)(const void *)v))
+	if (baton_uuid_is_nil((const baton_uuid *)(const void *)u))
 		return baton_diag_set(d, -EBADMSG, "object \"%s\": \"contract\" is the nil UUID", key);
-	v = prop_exact(fdt, node, "version", 4);
-	if (!v || baton_decode_u32(v) == 0)
+	u = val_exact(&v[O_VERSION], 4);
+	if (!u || be32(u) == 0)
 		return baton_diag_set(d, -EBADMSG, "object \"%s\": \"version\" is not a u32 of at least 1", key);
-	s = prop_text(fdt, node, "handler", BATON_NAME_MAX, &tlen);
+	s = val_text(&v[O_HANDLER], BATON_NAME_MAX, &tlen);
 	if (!s || !baton_name_valid(s, tlen))
 		return baton_diag_set(d, -EBADMSG, "object \"%s\": \"handler\" is not a name with a NUL", key);
-	if (!prop_exact(fdt, node, "fingerprint", BATON_FINGERPRINT_LEN))
+	if (!val_exact(&v[O_FINGERPRINT], BATON_FINGERPRINT_LEN))
 		return baton_diag_set(d, -EBADMSG, "object \"%s\": \"fingerprint\" is not %d bytes", key,
 				      BATON_FINGERPRINT_LEN);
-	v = prop_exact(fdt, node, "flags", 4);
-	if (!v)
+	u = val_exact(&v[O_FLAGS], 4);
+	if (!u)
 		return baton_diag_set(d, -EBADMSG, "object \"%s\": \"flags\" is not a u32 (4 bytes)", key);
-	if (baton_decode_u32(v) & ~(uint32_t)BATON_OBJECT_FLAGS_ALL_)
+	if (be32(u) & ~(uint32_t)BATON_OBJECT_FLAGS_ALL_)
 		return baton_diag_set(d, -EBADMSG, "object \"%s\": unknown flags 0x%x", key,
-				      baton_decode_u32(v) & ~(uint32_t)BATON_OBJECT_FLAGS_ALL_);
-	refs = fdt_getprop(fdt, node, "fds", &len);
-	if (!refs || len % 4)
+				      be32(u) & ~(uint32_t)BATON_OBJECT_FLAGS_ALL_);
+	refs = v[O_FDS].v;
+	if (v[O_FDS].len % 4)
 		return baton_diag_set(d, -EBADMSG,
-				      "object \"%s\": \"fds\" is %d bytes, not a list of u32 fd indexes", key, len);
-	n = (uint32_t)len / 4;
+				      "object \"%s\": \"fds\" is %u bytes, not a list of u32 fd indexes", key,
+				      v[O_FDS].len);
+	n = v[O_FDS].len / 4;
 	if (n > BATON_IMAGE_MAX_FDS)
 		return baton_diag_set(d, -E2BIG, "object \"%s\" refers to %u fds; at most %d", key, n,
 				      BATON_IMAGE_MAX_FDS);
 	for (i = 0; i < n; i++)
-		if (baton_decode_u32(refs + 4 * i) >= img->nfds)
+		if (be32(refs + 4 * i) >= img->nfds)
 			return baton_diag_set(d, -EBADMSG,
 					      "object \"%s\" refers to fd %u; the image has %u fds", key,
-					      baton_decode_u32(refs + 4 * i), img->nfds);
+					      be32(refs + 4 * i), img->nfds);
 
-	sub = fdt_first_subnode(fdt, node);
-	if (sub < 0 || !node_named(fdt, sub, "fields"))
+	/* Exactly one subnode, "fields", right after the properties. */
+	tag = item(b, off, &next);
+	if (tag != FDT_BEGIN_NODE || !node_named(b, (int)off, "fields", 6))
 		return baton_diag_set(d, -EBADMSG, "object \"%s\" has %s where its node \"fields\" belongs",
-				      key, sub < 0 ? "nothing" : node_name_text(fdt, sub, text, sizeof(text)));
-	rc = fdt_next_subnode(fdt, sub);
-	if (rc >= 0)
+				      key, tag != FDT_BEGIN_NODE ? "nothing" :
+				      node_name_text(b, (int)off, text, sizeof(text)));
+	rc = check_field_names(b, (int)off, key, &off, d);
+	if (rc < 0)
+		return rc;
+	tag = item(b, off, &next);
+	if (tag != FDT_END_NODE)
 		return baton_diag_set(d, -EBADMSG,
 				      "object \"%s\" has node \"%s\", which baton,image-v1 does not define", key,
-				      node_name_text(fdt, rc, text, sizeof(text)));
-	return check_field_names(fdt, sub, key, d);
+				      tag == FDT_BEGIN_NODE ? node_name_text(b, (int)off, text, sizeof(text)) : "?");
+	*after = next;
+	return 0;
 }
 
-static int open_objects(struct baton_image *img, struct baton_diag *d)
+static int open_objects(struct baton_image *img, const struct blocks *b, struct baton_diag *d)
 {
-	const void *fdt = img->fdt;
 	char want[32], text[64];
-	uint32_t i = 0;
+	struct walk w;
+	uint32_t i = 0, off;
+	size_t wlen;
 	int node, rc;
 
-	fdt_for_each_subnode(node, fdt, img->objects_node) {
+	if (!walk_node(b, img->objects_node, &w))
+		return baton_diag_set(d, -EBADMSG, "image /objects: not a node");
+	off = w.off;
+	while ((rc = next_table_node(b, &off, &node)) > 0) {
 		if (i >= BATON_IMAGE_MAX_OBJECTS)
 			return baton_diag_set(d, -E2BIG, "image has more than %d objects",
 					      BATON_IMAGE_MAX_OBJECTS);
-		unit_name(want, sizeof(want), "object", i);
-		if (!node_named(fdt, node, want))
+		wlen = unit_name(want, sizeof(want), "object", i);
+		if (!node_named(b, node, want, wlen))
 			return baton_diag_set(d, -EBADMSG, "image has /objects/%s where /objects/%s belongs",
-					      node_name_text(fdt, node, text, sizeof(text)), want);
-		rc = open_object(img, node, i, d);
+					      node_name_text(b, node, text, sizeof(text)), want);
+		rc = open_object(img, b, node, i, &off, d);
 		if (rc < 0)
 			return rc;
 		i++;
 	}
-	if (node != -FDT_ERR_NOTFOUND)
-		return baton_diag_set(d, -EBADMSG, "image /objects: %s", fdt_strerror(node));
+	if (rc < 0)
+		return baton_diag_set(d, -EBADMSG, "image /objects: malformed");
 	img->nobjects = i;
 	return 0;
 }
@@ -1339,6 +1942,7 @@ static int open_seal(const uint8_t *p, size_t len, struct baton_diag *d)
 
 int baton_image_open(struct baton_image *img, const void *buf, size_t len, struct baton_diag *d)
 {
+	struct blocks b;
 	int rc;
 
 	if (!img)
@@ -1362,15 +1966,16 @@ int baton_image_open(struct baton_image *img, const void *buf, size_t len, struc
 
 	img->fdt = buf;
 	img->len = len;
-	rc = open_header(img, d);
+	blocks_of(buf, &b);
+	rc = open_header(img, &b, d);
 	if (rc >= 0)
-		rc = open_tables(img, d);
+		rc = open_tables(img, &b, d);
 	if (rc >= 0)
-		rc = open_fds(img, d);
+		rc = open_fds(img, &b, d);
 	if (rc >= 0)
-		rc = open_regions(img, d);
+		rc = open_regions(img, &b, d);
 	if (rc >= 0)
-		rc = open_objects(img, d);
+		rc = open_objects(img, &b, d);
 	if (rc < 0) {
 		memset(img, 0, sizeof(*img));
 		return rc;
@@ -1383,124 +1988,345 @@ int baton_image_open(struct baton_image *img, const void *buf, size_t len, struc
 
 int baton_image_next_object(const struct baton_image *img, struct baton_image_object *obj)
 {
-	const void *fdt;
-	const uint8_t *v;
-	int node, len;
+	struct blocks b;
+	struct walk w;
+	struct prop p;
+	bool key = false, contract = false;
+	uint32_t after, next, tag;
+	int node, rc;
 
 	if (!img || !img->fdt || !obj)
 		return -EINVAL;
-	fdt = img->fdt;
-	node = obj->node < 0 ? fdt_first_subnode(fdt, img->objects_node)
-			     : fdt_next_subnode(fdt, obj->node);
-	if (node == -FDT_ERR_NOTFOUND)
-		return 0;
-	if (node < 0)
-		return -EINVAL;
+	blocks_of(img->fdt, &b);
+	if (obj->node < 0) {
+		if (!walk_node(&b, img->objects_node, &w))
+			return -EINVAL;
+		rc = walk_subnode(&w, &node);
+		if (rc <= 0)
+			return rc < 0 ? -EINVAL : 0;
+	} else {
+		if (!skip_node(&b, (uint32_t)obj->node, &after))
+			return -EINVAL;
+		tag = item(&b, after, &next);
+		if (tag == FDT_END_NODE)
+			return 0;
+		if (tag != FDT_BEGIN_NODE)
+			return -EINVAL;
+		node = (int)after;
+	}
 	obj->index = obj->node < 0 ? 0 : obj->index + 1;
 	obj->node = node;
-	obj->key = fdt_getprop(fdt, node, "key", NULL);
-	v = prop_exact(fdt, node, "contract", 16);
-	if (!obj->key || !v)
+	obj->key = NULL;
+	obj->version = 0;
+	obj->handler = NULL;
+	memset(&obj->fingerprint, 0, sizeof(obj->fingerprint));
+	obj->flags = 0;
+	obj->refs = NULL;
+	obj->nrefs = 0;
+	obj->fields_node = -1;
+
+	/* One walk over the object's properties (open checked each of them). */
+	if (!walk_node(&b, node, &w))
 		return -EINVAL;
-	memcpy(obj->contract.b, v, 16);
-	v = prop_exact(fdt, node, "version", 4);
-	obj->version = v ? baton_decode_u32(v) : 0;
-	obj->handler = fdt_getprop(fdt, node, "handler", NULL);
-	v = prop_exact(fdt, node, "fingerprint", BATON_FINGERPRINT_LEN);
-	if (v)
-		memcpy(obj->fingerprint.b, v, BATON_FINGERPRINT_LEN);
-	v = prop_exact(fdt, node, "flags", 4);
-	obj->flags = v ? baton_decode_u32(v) : 0;
-	obj->refs = fdt_getprop(fdt, node, "fds", &len);
-	obj->nrefs = obj->refs && len > 0 ? (uint32_t)len / 4 : 0;
-	obj->fields_node = fdt_subnode_offset(fdt, node, "fields");
+	while ((rc = walk_prop(&w, &p)) > 0) {
+		switch (p.name[0]) {
+		case 'k':
+			if (strcmp(p.name, "key") == 0) {
+				obj->key = (const char *)p.val;
+				key = true;
+			}
+			break;
+		case 'c':
+			if (strcmp(p.name, "contract") == 0 && p.len == 16) {
+				memcpy(obj->contract.b, p.val, 16);
+				contract = true;
+			}
+			break;
+		case 'v':
+			if (strcmp(p.name, "version") == 0 && p.len == 4)
+				obj->version = be32(p.val);
+			break;
+		case 'h':
+			if (strcmp(p.name, "handler") == 0)
+				obj->handler = (const char *)p.val;
+			break;
+		case 'f':
+			if (strcmp(p.name, "fingerprint") == 0 && p.len == BATON_FINGERPRINT_LEN)
+				memcpy(obj->fingerprint.b, p.val, BATON_FINGERPRINT_LEN);
+			else if (strcmp(p.name, "flags") == 0 && p.len == 4)
+				obj->flags = be32(p.val);
+			else if (strcmp(p.name, "fds") == 0) {
+				obj->refs = p.val;
+				obj->nrefs = p.len / 4;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	if (rc < 0 || !key || !contract)
+		return -EINVAL;
+	/* the first subnode, right after the properties */
+	if (item(&b, w.off, &next) == FDT_BEGIN_NODE && node_named(&b, (int)w.off, "fields", 6))
+		obj->fields_node = (int)w.off;
 	return 1;
 }
 
 /* The index-th subnode of a table: linear in index (see the format spec). */
-static int table_entry(const void *fdt, int table, uint32_t index)
+static int table_entry(const struct blocks *b, int table, uint32_t index)
 {
-	int node = fdt_first_subnode(fdt, table);
+	struct walk w;
+	int node, rc;
 
-	while (node >= 0 && index--)
-		node = fdt_next_subnode(fdt, node);
+	if (!walk_node(b, table, &w))
+		return -EINVAL;
+	do {
+		rc = walk_subnode(&w, &node);
+		if (rc <= 0)
+			return -EINVAL;
+	} while (index--);
 	return node;
 }
 
-static void copy_label(char out[BATON_NAME_MAX], const void *fdt, int node)
+static void copy_label(char out[BATON_NAME_MAX], const struct pval *label)
 {
-	int len;
-	const char *s = fdt_getprop(fdt, node, "label", &len);
-
 	out[0] = '\0';
-	if (s && len > 0 && len <= BATON_NAME_MAX)
-		memcpy(out, s, (size_t)len);
+	if (label->v && label->len > 0 && label->len <= BATON_NAME_MAX)
+		memcpy(out, label->v, label->len);
+}
+
+/* The properties of a table entry; names[i] into v[i]. */
+static void entry_props(const struct blocks *b, int node, const char *const *names, unsigned n,
+			struct pval *v)
+{
+	struct walk w;
+	struct prop p;
+	unsigned i;
+
+	memset(v, 0, n * sizeof(*v));
+	if (!walk_node(b, node, &w))
+		return;
+	while (walk_prop(&w, &p) > 0)
+		for (i = 0; i < n; i++)
+			if (!v[i].v && strcmp(p.name, names[i]) == 0) {
+				v[i].v = p.val;
+				v[i].len = p.len;
+				break;
+			}
+}
+
+static void fd_entry(const struct blocks *b, int node, struct baton_image_fd *out)
+{
+	static const char *const names[] = { "kind", "label" };
+	struct pval v[2];
+	const uint8_t *k;
+
+	entry_props(b, node, names, 2, v);
+	k = val_exact(&v[0], 4);
+	out->kind = k ? be32(k) : BATON_FD_OTHER;
+	copy_label(out->name, &v[1]);
+}
+
+static void region_entry(const struct blocks *b, int node, struct baton_image_region *out)
+{
+	static const char *const names[] = { "fd", "size", "label" };
+	struct pval v[3];
+	const uint8_t *u;
+
+	entry_props(b, node, names, 3, v);
+	u = val_exact(&v[0], 4);
+	out->fd = u ? be32(u) : 0;
+	u = val_exact(&v[1], 8);
+	out->size = u ? baton_decode_u64(u) : 0;
+	copy_label(out->name, &v[2]);
 }
 
 int baton_image_get_fd(const struct baton_image *img, uint32_t index, struct baton_image_fd *out)
 {
-	const uint8_t *v;
+	struct blocks b;
 	int node;
 
 	if (!img || !img->fdt || !out)
 		return -EINVAL;
 	if (index >= img->nfds)
 		return -ERANGE;
-	node = table_entry(img->fdt, img->fds_node, index);
+	blocks_of(img->fdt, &b);
+	node = table_entry(&b, img->fds_node, index);
 	if (node < 0)
 		return -EINVAL;
-	v = prop_exact(img->fdt, node, "kind", 4);
-	out->kind = v ? baton_decode_u32(v) : BATON_FD_OTHER;
-	copy_label(out->name, img->fdt, node);
+	fd_entry(&b, node, out);
 	return 0;
 }
 
 int baton_image_get_region(const struct baton_image *img, uint32_t index, struct baton_image_region *out)
 {
-	const uint8_t *v;
+	struct blocks b;
 	int node;
 
 	if (!img || !img->fdt || !out)
 		return -EINVAL;
 	if (index >= img->nregions)
 		return -ERANGE;
-	node = table_entry(img->fdt, img->regions_node, index);
+	blocks_of(img->fdt, &b);
+	node = table_entry(&b, img->regions_node, index);
 	if (node < 0)
 		return -EINVAL;
-	v = prop_exact(img->fdt, node, "fd", 4);
-	out->fd = v ? baton_decode_u32(v) : 0;
-	v = prop_exact(img->fdt, node, "size", 8);
-	out->size = v ? baton_decode_u64(v) : 0;
-	copy_label(out->name, img->fdt, node);
+	region_entry(&b, node, out);
 	return 0;
+}
+
+/* The entry after it->node in table (the first when it->node < 0): 1, 0 or -EINVAL. */
+static int next_entry(const struct blocks *b, int table, struct baton_image_iter *it)
+{
+	uint32_t after, next, tag;
+	struct walk w;
+	int node, rc;
+
+	if (it->node < 0) {
+		if (!walk_node(b, table, &w))
+			return -EINVAL;
+		rc = walk_subnode(&w, &node);
+		if (rc <= 0)
+			return rc < 0 ? -EINVAL : 0;
+		it->index = 0;
+	} else {
+		if (!skip_node(b, (uint32_t)it->node, &after))
+			return -EINVAL;
+		tag = item(b, after, &next);
+		if (tag == FDT_END_NODE)
+			return 0;
+		if (tag != FDT_BEGIN_NODE)
+			return -EINVAL;
+		node = (int)after;
+		it->index++;
+	}
+	it->node = node;
+	return 1;
+}
+
+int baton_image_next_fd(const struct baton_image *img, struct baton_image_iter *it,
+			struct baton_image_fd *out)
+{
+	struct blocks b;
+	int rc;
+
+	if (!img || !img->fdt || !it || !out)
+		return -EINVAL;
+	blocks_of(img->fdt, &b);
+	rc = next_entry(&b, img->fds_node, it);
+	if (rc > 0)
+		fd_entry(&b, it->node, out);
+	return rc;
+}
+
+int baton_image_next_region(const struct baton_image *img, struct baton_image_iter *it,
+			    struct baton_image_region *out)
+{
+	struct blocks b;
+	int rc;
+
+	if (!img || !img->fdt || !it || !out)
+		return -EINVAL;
+	blocks_of(img->fdt, &b);
+	rc = next_entry(&b, img->regions_node, it);
+	if (rc > 0)
+		region_entry(&b, it->node, out);
+	return rc;
 }
 
 int baton_image_get_field(const struct baton_image *img, int fields_node, const char *name,
 			  const void **value, size_t *len)
 {
-	const void *val;
-	int plen;
+	struct blocks b;
+	struct prop p;
+	int rc;
 
 	if (!img || !img->fdt || !name || !value || !len)
 		return -EINVAL;
-	val = fdt_getprop(img->fdt, fields_node, name, &plen);
-	if (!val)
-		return plen == -FDT_ERR_NOTFOUND ? -ENOENT : -EINVAL;
-	*value = val;
-	*len = (size_t)plen;
+	blocks_of(img->fdt, &b);
+	rc = find_prop(&b, fields_node, name, &p);
+	if (rc <= 0)
+		return rc == 0 ? -ENOENT : -EINVAL;
+	*value = p.val;
+	*len = p.len;
 	return 0;
 }
 
 int baton_image_get_nested(const struct baton_image *img, int fields_node, const char *name)
 {
-	int node;
+	struct blocks b;
 
 	if (!img || !img->fdt || !name)
 		return -EINVAL;
-	node = fdt_subnode_offset(img->fdt, fields_node, name);
-	if (node < 0)
-		return node == -FDT_ERR_NOTFOUND ? -ENOENT : -EINVAL;
-	return node;
+	blocks_of(img->fdt, &b);
+	return find_subnode(&b, fields_node, name, strlen(name));
+}
+
+/*
+ * The schema field called name (len bytes), looked for first at *hint: a
+ * writer puts the fields in the schema's order, so that is almost always
+ * where the next one is.
+ */
+static int field_index(const struct baton_field *fields, size_t n, const char *name, size_t len,
+		       size_t *hint)
+{
+	size_t i, k;
+
+	for (k = 0; k < n; k++) {
+		i = *hint + k < n ? *hint + k : *hint + k - n;
+		if (fields[i].name[0] == name[0] && strncmp(fields[i].name, name, BATON_NAME_MAX) == 0 &&
+		    len < BATON_NAME_MAX) {
+			*hint = i + 1 < n ? i + 1 : 0;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+int baton_image_get_fields(const struct baton_image *img, int fields_node,
+			   const struct baton_field *fields, size_t nfields,
+			   struct baton_image_value *out)
+{
+	struct blocks b;
+	struct walk w;
+	struct prop p;
+	size_t i, hint = 0;
+	int found = 0, sub, rc, k;
+
+	if (!img || !img->fdt || (nfields && (!fields || !out)))
+		return -EINVAL;
+	blocks_of(img->fdt, &b);
+	if (!walk_node(&b, fields_node, &w))
+		return -EINVAL;
+	for (i = 0; i < nfields; i++) {
+		out[i].value = NULL;
+		out[i].len = 0;
+		out[i].node = -1;
+	}
+	while ((rc = walk_prop(&w, &p)) > 0) {
+		k = field_index(fields, nfields, p.name, p.nlen, &hint);
+		if (k < 0 || fields[k].type == BATON_T_SCHEMA || out[k].value)
+			continue;   /* not a value of the schema, or a second one */
+		out[k].value = p.val;
+		out[k].len = p.len;
+		found++;
+	}
+	if (rc < 0)
+		return -EINVAL;
+	hint = 0;
+	while ((rc = walk_subnode(&w, &sub)) > 0) {
+		size_t len;
+		const char *name = name_at(&b, sub, &len);
+
+		k = name ? field_index(fields, nfields, name, len, &hint) : -1;
+		if (k < 0 || fields[k].type != BATON_T_SCHEMA || out[k].node >= 0)
+			continue;
+		out[k].node = sub;
+		found++;
+	}
+	if (rc < 0)
+		return -EINVAL;
+	return found;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1508,9 +2334,11 @@ int baton_image_get_nested(const struct baton_image *img, int fields_node, const
 
 struct fcheck {
 	const struct baton_image *img;
+	struct blocks b;
 	int top;                 /* the fields node the caller gave */
 	baton_schema_fn schema;
 	void *schema_ctx;
+	bool trusted;            /* the fields come from a catalog that checked them */
 	struct baton_diag *d;
 	bool resolved;           /* obj and top_desc filled (only when failing) */
 	char obj[BATON_KEY_MAX + 16];   /* `object "cache/main": ` or "" */
@@ -1526,10 +2354,8 @@ struct fcheck {
  */
 static void fc_resolve(struct fcheck *fc)
 {
-	const void *fdt = fc->img->fdt;
-	const uint8_t *contract, *version;
-	const char *key;
-	size_t klen;
+	const struct blocks *b = &fc->b;
+	struct prop key, contract, version;
 	int parent;
 
 	if (fc->resolved)
@@ -1537,22 +2363,22 @@ static void fc_resolve(struct fcheck *fc)
 	fc->resolved = true;
 	fc->obj[0] = '\0';
 	snprintf(fc->top_desc, sizeof(fc->top_desc), "the schema");
-	if (!node_named(fdt, fc->top, "fields"))
+	if (!node_named(b, fc->top, "fields", 6))
 		return;
-	parent = fdt_parent_offset(fdt, fc->top);
+	parent = fdt_parent_offset(fc->img->fdt, fc->top);
 	if (parent < 0)
 		return;
-	key = prop_text(fdt, parent, "key", BATON_KEY_MAX, &klen);
-	contract = prop_exact(fdt, parent, "contract", 16);
-	version = prop_exact(fdt, parent, "version", 4);
-	if (key && key_valid(key, klen))
-		snprintf(fc->obj, sizeof(fc->obj), "object \"%s\": ", key);
-	if (contract && version) {
+	if (find_prop(b, parent, "key", &key) > 0 && key.len >= 1 && key.len <= BATON_KEY_MAX &&
+	    key.val[key.len - 1] == '\0' && !memchr(key.val, '\0', key.len - 1) &&
+	    key_valid((const char *)key.val, key.len - 1))
+		snprintf(fc->obj, sizeof(fc->obj), "object \"%s\": ", (const char *)key.val);
+	if (find_prop(b, parent, "contract", &contract) > 0 && contract.len == 16 &&
+	    find_prop(b, parent, "version", &version) > 0 && version.len == 4) {
 		char uuid[BATON_UUID_STRLEN + 1];
 
-		baton_uuid_format((const baton_uuid *)(const void *)contract, uuid);
+		baton_uuid_format((const baton_uuid *)(const void *)contract.val, uuid);
 		snprintf(fc->top_desc, sizeof(fc->top_desc), "schema %s version %u", uuid,
-			 baton_decode_u32(version));
+			 be32(version.val));
 	}
 }
 
@@ -1658,7 +2484,7 @@ static int check_value(struct fcheck *fc, const struct baton_field *f, const uin
 	case BATON_T_REGION:
 		if (len != 4)
 			return FIELD_FAIL("is %zu bytes", len);
-		index = baton_decode_u32(v);
+		index = be32(v);
 		if (f->type == BATON_T_FD && index >= fc->img->nfds)
 			return FIELD_FAIL("refers to fd %u, and the image has %u fds", index,
 					  fc->img->nfds);
@@ -1677,15 +2503,37 @@ static int check_value(struct fcheck *fc, const struct baton_field *f, const uin
 #undef FIELD_FAIL
 }
 
-static const struct baton_field *find_field(const struct baton_field *fields, size_t n,
-					    const char *name, size_t len)
-{
-	size_t i;
+/* Schemas of up to this many fields are checked for duplicates with a bitmap on the stack. */
+#define SEEN_MAX 1024
 
-	for (i = 0; i < n; i++)
-		if (strlen(fields[i].name) == len && memcmp(fields[i].name, name, len) == 0)
-			return &fields[i];
-	return NULL;
+/*
+ * The first time field k is seen in node: true. Past SEEN_MAX, the property
+ * (value, or the nested node sub) is compared with the first of its name.
+ */
+static bool seen_first(const struct fcheck *fc, uint64_t *seen, int node, size_t k,
+		       const struct baton_field *f, const uint8_t *val, int sub)
+{
+	struct prop first;
+
+	if (k < SEEN_MAX) {
+		if (seen[k / 64] & (1ull << (k % 64)))
+			return false;
+		seen[k / 64] |= 1ull << (k % 64);
+		return true;
+	}
+	if (sub >= 0)
+		return find_subnode(&fc->b, node, f->name, strlen(f->name)) == sub;
+	return find_prop(&fc->b, node, f->name, &first) > 0 && first.val == val;
+}
+
+static bool seen_any(const struct fcheck *fc, const uint64_t *seen, int node, size_t k,
+		     const struct baton_field *f)
+{
+	struct prop p;
+
+	if (k < SEEN_MAX)
+		return seen[k / 64] & (1ull << (k % 64));
+	return find_prop(&fc->b, node, f->name, &p) > 0;
 }
 
 static int check_level(struct fcheck *fc, int node, const struct baton_field *fields, size_t n,
@@ -1704,12 +2552,12 @@ static int check_nested(struct fcheck *fc, int node, const struct baton_field *f
 	if (depth + 1 > BATON_MAX_NESTING)
 		return fc_fail(fc, -ELOOP, "field \"%s%s\" nests schema %.36s version %u deeper than %d levels",
 			       fc->path, f->name, f->contract, f->version, BATON_MAX_NESTING);
-	sub = fdt_subnode_offset(fc->img->fdt, node, f->name);
-	if (sub == -FDT_ERR_NOTFOUND)
+	sub = find_subnode(&fc->b, node, f->name, strlen(f->name));
+	if (sub == -ENOENT)
 		return fc_fail(fc, -EBADMSG, "field \"%s%s\" is missing; %s says %s", fc->path, f->name,
 			       fc_desc(fc, desc), type_words(f, tw, sizeof(tw)));
 	if (sub < 0)
-		return fc_fail(fc, -EBADMSG, "field \"%s%s\": %s", fc->path, f->name, fdt_strerror(sub));
+		return fc_fail(fc, -EBADMSG, "field \"%s%s\": malformed node", fc->path, f->name);
 	baton_uuid_parse(&u, f->contract, BATON_UUID_STRLEN);
 	if (!fc->schema)
 		return fc_fail(fc, -ENOENT, "field \"%s%s\" nests schema %.36s version %u, and no lookup was given",
@@ -1727,66 +2575,75 @@ static int check_nested(struct fcheck *fc, int node, const struct baton_field *f
 	return rc;
 }
 
+/*
+ * One walk over the node: every property a value the schema names, once, in
+ * its form; every subnode a nested field it names, once; then every field of
+ * the schema present, nested ones checked recursively.
+ */
 static int check_level(struct fcheck *fc, int node, const struct baton_field *fields, size_t n,
 		       const char *desc, int depth)
 {
-	const void *fdt = fc->img->fdt;
+	const struct blocks *b = &fc->b;
+	uint64_t seen[SEEN_MAX / 64];
 	const struct baton_field *f;
 	char tw[96], text[64];
-	size_t i;
-	int prop, sub, rc;
+	struct walk w;
+	struct prop p;
+	size_t i, hint = 0;
+	int sub, rc, k;
 
-	for (i = 0; i < n; i++) {
-		struct baton_diag why;
+	if (!fc->trusted)
+		for (i = 0; i < n; i++) {
+			struct baton_diag why;
 
-		if (baton_field_check(&fields[i], &why) < 0)
-			return fc_fail(fc, -EINVAL, "%s: %s", fc_desc(fc, desc), why.msg);
-	}
+			if (baton_field_check(&fields[i], &why) < 0)
+				return fc_fail(fc, -EINVAL, "%s: %s", fc_desc(fc, desc), why.msg);
+		}
+	if (!walk_node(b, node, &w))
+		return fc_fail(fc, -EINVAL, "not a fields node: %d is not a node", node);
+	memset(seen, 0, ((n < SEEN_MAX ? n : SEEN_MAX) + 63) / 64 * sizeof(seen[0]));
 
-	/* Nothing the schema does not name, and nothing twice. */
-	fdt_for_each_property_offset(prop, fdt, node) {
-		const void *val, *first;
-		const char *pname;
-		int plen;
-
-		val = fdt_getprop_by_offset(fdt, prop, &pname, &plen);
-		if (!val)
-			return fc_fail(fc, -EBADMSG, "unreadable field: %s", fdt_strerror(plen));
-		f = find_field(fields, n, pname, strlen(pname));
-		if (!f)
+	/* Nothing the schema does not name, nothing twice, every value in its form. */
+	while ((rc = walk_prop(&w, &p)) > 0) {
+		k = field_index(fields, n, p.name, p.nlen, &hint);
+		if (k < 0)
 			return fc_fail(fc, -EBADMSG, "field \"%s%s\" is not in %s", fc->path,
-				       safe_text(text, sizeof(text), pname, strlen(pname)), fc_desc(fc, desc));
+				       safe_text(text, sizeof(text), p.name, p.nlen), fc_desc(fc, desc));
+		f = &fields[k];
 		if (f->type == BATON_T_SCHEMA)
 			return fc_fail(fc, -EBADMSG, "field \"%s%s\" is a value; %s says %s", fc->path,
 				       f->name, fc_desc(fc, desc), type_words(f, tw, sizeof(tw)));
-		first = fdt_getprop(fdt, node, pname, NULL);
-		if (first != val)
+		if (!seen_first(fc, seen, node, (size_t)k, f, p.val, -1))
 			return fc_fail(fc, -EBADMSG, "field \"%s%s\" appears twice", fc->path, f->name);
+		rc = check_value(fc, f, p.val, p.len, desc);
+		if (rc < 0)
+			return rc;
 	}
-	if (prop != -FDT_ERR_NOTFOUND)
-		return fc_fail(fc, -EINVAL, "not a fields node: %s", fdt_strerror(prop));
-	fdt_for_each_subnode(sub, fdt, node) {
-		int nlen;
-		const char *name = fdt_get_name(fdt, sub, &nlen);
+	if (rc < 0)
+		return fc_fail(fc, -EBADMSG, "unreadable field in a fields node");
+	hint = 0;
+	while ((rc = walk_subnode(&w, &sub)) > 0) {
+		size_t nlen;
+		const char *name = name_at(b, sub, &nlen);
 
 		if (!name)
-			return fc_fail(fc, -EBADMSG, "unreadable nested field: %s", fdt_strerror(nlen));
-		f = find_field(fields, n, name, (size_t)nlen);
-		if (!f)
+			return fc_fail(fc, -EBADMSG, "unreadable nested field");
+		k = field_index(fields, n, name, nlen, &hint);
+		if (k < 0)
 			return fc_fail(fc, -EBADMSG, "nested field \"%s%s\" is not in %s", fc->path,
-				       safe_text(text, sizeof(text), name, (size_t)nlen), fc_desc(fc, desc));
+				       safe_text(text, sizeof(text), name, nlen), fc_desc(fc, desc));
+		f = &fields[k];
 		if (f->type != BATON_T_SCHEMA)
 			return fc_fail(fc, -EBADMSG, "field \"%s%s\" is a nested node; %s says %s", fc->path,
 				       f->name, fc_desc(fc, desc), type_words(f, tw, sizeof(tw)));
-		if (fdt_subnode_offset_namelen(fdt, node, name, nlen) != sub)
+		if (!seen_first(fc, seen, node, (size_t)k, f, NULL, sub))
 			return fc_fail(fc, -EBADMSG, "field \"%s%s\" appears twice", fc->path, f->name);
 	}
+	if (rc < 0)
+		return fc_fail(fc, -EBADMSG, "unreadable nested field");
 
-	/* Everything the schema names, in the right form. */
+	/* Everything the schema names. */
 	for (i = 0; i < n; i++) {
-		const void *val;
-		int len;
-
 		f = &fields[i];
 		if (f->type == BATON_T_SCHEMA) {
 			rc = check_nested(fc, node, f, desc, depth);
@@ -1794,32 +2651,42 @@ static int check_level(struct fcheck *fc, int node, const struct baton_field *fi
 				return rc;
 			continue;
 		}
-		val = fdt_getprop(fdt, node, f->name, &len);
-		if (!val)
+		if (!seen_any(fc, seen, node, i, f))
 			return fc_fail(fc, -EBADMSG, "field \"%s%s\" is missing; %s says %s", fc->path,
 				       f->name, fc_desc(fc, desc), type_words(f, tw, sizeof(tw)));
-		rc = check_value(fc, f, val, (size_t)len, desc);
-		if (rc < 0)
-			return rc;
 	}
 	return 0;
+}
+
+int baton__image_check_fields(const struct baton_image *img, int fields_node,
+			      const struct baton_field *fields, size_t nfields,
+			      baton_schema_fn schema, void *schema_ctx, bool trusted,
+			      struct baton_diag *d)
+{
+	struct fcheck fc;
+	size_t len;
+
+	if (!img || !img->fdt || (nfields && !fields))
+		return baton_diag_set(d, -EINVAL, "baton_image_check_fields: no image or no fields");
+	fc.img = img;
+	blocks_of(img->fdt, &fc.b);
+	if (!name_at(&fc.b, fields_node, &len))
+		return baton_diag_set(d, -EINVAL, "baton_image_check_fields: %d is not a node", fields_node);
+	fc.top = fields_node;
+	fc.schema = schema;
+	fc.schema_ctx = schema_ctx;
+	fc.trusted = trusted;
+	fc.d = d;
+	fc.resolved = false;
+	fc.path[0] = '\0';
+	fc.pathlen = 0;
+	return check_level(&fc, fields_node, fields, nfields, NULL, 0);
 }
 
 int baton_image_check_fields(const struct baton_image *img, int fields_node,
 			     const struct baton_field *fields, size_t nfields,
 			     baton_schema_fn schema, void *schema_ctx, struct baton_diag *d)
 {
-	struct fcheck fc;
-
-	if (!img || !img->fdt || (nfields && !fields))
-		return baton_diag_set(d, -EINVAL, "baton_image_check_fields: no image or no fields");
-	if (fields_node < 0 || !fdt_get_name(img->fdt, fields_node, NULL))
-		return baton_diag_set(d, -EINVAL, "baton_image_check_fields: %d is not a node", fields_node);
-	memset(&fc, 0, sizeof(fc));
-	fc.img = img;
-	fc.top = fields_node;
-	fc.schema = schema;
-	fc.schema_ctx = schema_ctx;
-	fc.d = d;
-	return check_level(&fc, fields_node, fields, nfields, NULL, 0);
+	return baton__image_check_fields(img, fields_node, fields, nfields, schema, schema_ctx, false,
+					 d);
 }
