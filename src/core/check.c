@@ -732,25 +732,79 @@ static void object_finding(const struct scope *sc, struct baton_finding *f, enum
 	copy_name(f->writer_handler, obj->handler);
 }
 
+/*
+ * What binding decides for every object of one (contract, version): the
+ * handlers that read it, the reader's schema and its fingerprint, the
+ * version restore sees. An image holds thousands of objects of a few kinds,
+ * so each kind is decided once (a fingerprint hashes the schema's canonical
+ * form, and every lookup scans the catalog's records).
+ */
+struct bind_kind {
+	baton_uuid contract;
+	uint32_t version;
+	const struct baton_rec_handler *first, *second;  /* readers; second: ambiguous */
+	const struct baton_rec_schema *schema;           /* the reader's schema of version */
+	uint32_t target_version;
+	bool target_ok;                                  /* a schema of target_version too */
+	int fp_rc;                                       /* of the fingerprint */
+	baton_fingerprint fp;
+};
+
+#define BIND_KINDS 32
+
+struct bind_memo {
+	struct bind_kind k[BIND_KINDS];
+	unsigned int n, next;   /* entries in use; the one to replace when full */
+};
+
+static const struct bind_kind *bind_kind(struct bind_memo *m, const struct baton_catalog *reader,
+					 const baton_uuid *contract, uint32_t version)
+{
+	const struct baton_rec_handler *h;
+	struct bind_kind *k;
+	unsigned int i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->k[i].version == version && baton_uuid_cmp(&m->k[i].contract, contract) == 0)
+			return &m->k[i];
+	if (m->n < BIND_KINDS) {
+		k = &m->k[m->n++];
+	} else {
+		k = &m->k[m->next];
+		m->next = (m->next + 1) % BIND_KINDS;
+	}
+	memset(k, 0, sizeof(*k));
+	k->contract = *contract;
+	k->version = version;
+	baton_catalog_for_each_handler(reader, h) {
+		if (!baton_handler_reads_version(h, contract, version))
+			continue;
+		if (!k->first)
+			k->first = h;
+		else if (!k->second)
+			k->second = h;
+	}
+	if (!k->first || k->second)
+		return k;
+	k->target_version = baton_handler_max_read(k->first, contract);
+	k->schema = baton_catalog_find_schema(reader, contract, version);
+	if (k->schema)
+		k->fp_rc = baton_catalog_fingerprint(reader, k->schema, &k->fp, NULL);
+	k->target_ok = k->target_version == version ||
+		       baton_catalog_find_schema(reader, contract, k->target_version) != NULL;
+	return k;
+}
+
 static int bind_object(struct scope *sc, const struct baton_catalog *reader,
 		       const struct baton_image *img, const struct baton_image_object *obj,
-		       struct baton_binding *b)
+		       struct bind_memo *memo, struct baton_binding *b)
 {
-	const struct baton_rec_handler *h, *first = NULL, *second = NULL;
+	const struct bind_kind *k = bind_kind(memo, reader, &obj->contract, obj->version);
+	const struct baton_rec_handler *first = k->first, *second = k->second;
 	struct baton_finding f;
 	struct baton_diag d;
-	baton_fingerprint fp;
 	size_t pos = 0;
 	int rc;
-
-	baton_catalog_for_each_handler(reader, h) {
-		if (!baton_handler_reads_version(h, &obj->contract, obj->version))
-			continue;
-		if (!first)
-			first = h;
-		else if (!second)
-			second = h;
-	}
 
 	if (!first) {
 		if (obj->flags & BATON_OBJECT_OPTIONAL) {
@@ -779,8 +833,8 @@ static int bind_object(struct scope *sc, const struct baton_catalog *reader,
 	}
 
 	b->handler = first;
-	b->target_version = baton_handler_max_read(first, &obj->contract);
-	b->schema = baton_catalog_find_schema(reader, &obj->contract, obj->version);
+	b->target_version = k->target_version;
+	b->schema = k->schema;
 	if (!b->schema) {
 		object_finding(sc, &f, BATON_RULE_SCHEMA, reader, obj);
 		copy_name(f.reader_handler, first->name);
@@ -793,14 +847,13 @@ static int bind_object(struct scope *sc, const struct baton_catalog *reader,
 		return 0;
 	}
 
-	rc = baton_catalog_fingerprint(reader, b->schema, &fp, NULL);
-	if (rc < 0)
-		return rc;
-	if (!baton_fingerprint_equal(&fp, &obj->fingerprint)) {
+	if (k->fp_rc < 0)
+		return k->fp_rc;
+	if (!baton_fingerprint_equal(&k->fp, &obj->fingerprint)) {
 		char theirs[BATON_FINGERPRINT_HEXLEN + 1], ours[BATON_FINGERPRINT_HEXLEN + 1];
 
 		baton_fingerprint_format(&obj->fingerprint, theirs);
-		baton_fingerprint_format(&fp, ours);
+		baton_fingerprint_format(&k->fp, ours);
 		object_finding(sc, &f, BATON_RULE_LAYOUT, reader, obj);
 		copy_name(f.reader_handler, first->name);
 		msg_object(&f, &pos);
@@ -819,9 +872,10 @@ static int bind_object(struct scope *sc, const struct baton_catalog *reader,
 		     baton_diag_set(&d, -EBADMSG, "it has no fields and the schema names %u",
 				    b->schema->hdr.count);
 	else
-		rc = baton_image_check_fields(img, obj->fields_node, baton_schema_fields(b->schema),
-					      b->schema->hdr.count, reader_schema, (void *)reader,
-					      &d);
+		/* The reader's catalog checked its schemas' fields when it was opened. */
+		rc = baton__image_check_fields(img, obj->fields_node, baton_schema_fields(b->schema),
+					       b->schema->hdr.count, reader_schema, (void *)reader,
+					       true, &d);
 	if (rc < 0) {
 		object_finding(sc, &f, BATON_RULE_SCHEMA, reader, obj);
 		copy_name(f.reader_handler, first->name);
@@ -834,8 +888,7 @@ static int bind_object(struct scope *sc, const struct baton_catalog *reader,
 		return 0;
 	}
 
-	if (b->target_version != obj->version &&
-	    !baton_catalog_find_schema(reader, &obj->contract, b->target_version)) {
+	if (!k->target_ok) {
 		object_finding(sc, &f, BATON_RULE_SCHEMA, reader, obj);
 		copy_name(f.reader_handler, first->name);
 		msg_object(&f, &pos);
@@ -853,6 +906,7 @@ int baton_bind(const struct baton_catalog *reader, const struct baton_image *img
 {
 	struct baton_image_object obj = { .node = -1 };
 	struct scope sc = { .fn = fn, .ctx = ctx };
+	struct bind_memo memo;
 	int rc;
 
 	if (!reader || !reader->program || !img || (img->nobjects && !out))
@@ -866,10 +920,11 @@ int baton_bind(const struct baton_catalog *reader, const struct baton_image *img
 
 	if (!check_path(&sc, img->h.program, &img->h.release, &img->h.build_id, reader))
 		return sc.count;
+	memo.n = memo.next = 0;
 	while ((rc = baton_image_next_object(img, &obj)) > 0) {
 		if (obj.index >= img->nobjects)
 			return -EINVAL;
-		rc = bind_object(&sc, reader, img, &obj, &out[obj.index]);
+		rc = bind_object(&sc, reader, img, &obj, &memo, &out[obj.index]);
 		if (rc < 0)
 			return rc;
 	}
