@@ -111,11 +111,11 @@ static int upgrade(struct baton_rt *rt, struct rt_handler *h, struct baton_obj *
 				       "object \"%s\" (%s %s, written by handler %s of %s): handler %s has no upgrade step from version %u to %u",
 				       in->key, in->schema->name, cs, in->writer_handler, writer,
 				       h->rec->name, in->version, in->version + 1);
-		out = rt_obj_new(rt, next, in->key, in->flags, &rc);
+		out = rt_obj_new_as(rt, next, &in->contract, in->key, in->flags, &rc);
 		if (!out)
 			return refuse1(rt, sock, rc, "object \"%s\": %s", in->key, strerror(-rc));
 		out->handler = in->handler;
-		memcpy(out->writer_handler, in->writer_handler, sizeof(out->writer_handler));
+		out->writer_handler = in->writer_handler;
 		rc = st->fn(st->ctx, in, out);
 		if (rc == 0)
 			rc = rt_obj_check_set(out, err, sizeof(err)) < 0 ? -EINVAL : 0;
@@ -143,6 +143,7 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 	struct baton_binding *b = NULL;
 	struct baton_region **regions = NULL;
 	struct baton_image_object io = { .node = -1 };
+	struct baton_image_iter ri = { .node = -1 };
 	struct baton_obj *objs = NULL, **tail = &objs, *o;
 	char writer[BATON_NAME_MAX + BATON_RELEASE_STRMAX + 2], rel[BATON_RELEASE_STRMAX];
 	char err[BATON_MESSAGE_MAX];
@@ -173,7 +174,8 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 	for (i = 0; i < img->nregions; i++) {
 		struct baton_image_region ir;
 
-		if (baton_image_get_region(img, i, &ir) < 0 || ir.fd >= nfds || fds[ir.fd] < 0) {
+		if (baton_image_next_region(img, &ri, &ir) <= 0 || ri.index != i || ir.fd >= nfds ||
+		    fds[ir.fd] < 0) {
 			rc = refuse1(rt, sock, -EBADMSG, "region %u of the image has no memfd", i);
 			goto out;
 		}

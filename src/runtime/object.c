@@ -41,54 +41,125 @@ uint32_t baton_obj_version(const struct baton_obj *o)
 	return o->version;
 }
 
-struct baton_obj *rt_obj_new(struct baton_rt *rt, const struct baton_rec_schema *schema,
-			     const char *key, uint32_t flags, int *err)
-{
-	struct baton_obj *o;
-	uint32_t i;
+/*
+ * Room for a field's bytes inside the object's own allocation: values of
+ * BYTES, STRING and ARRAY fields up to this size (with the NUL set_data
+ * keeps) need no allocation of their own. A handover builds and frees one
+ * object per connection on each side, so an object is one allocation.
+ */
+#define INLINE_MAX 64
 
-	o = calloc(1, sizeof(*o));
+static size_t inline_cap(const struct baton_field *f)
+{
+	size_t bytes;
+
+	switch (f->type) {
+	case BATON_T_BYTES:
+	case BATON_T_STRING:
+		bytes = (size_t)f->size + 1;
+		break;
+	case BATON_T_ARRAY:
+		bytes = (size_t)f->size * baton_type_width(f->elem) + 1;
+		break;
+	default:
+		return 0;
+	}
+	bytes = bytes < INLINE_MAX ? bytes : INLINE_MAX;
+	return (bytes + 7) & ~(size_t)7;
+}
+
+static uint8_t *inline_room(struct baton_val *v)
+{
+	return v->inl_cap ? (uint8_t *)v + v->inl : NULL;
+}
+
+static bool has_data(uint32_t type)
+{
+	return type == BATON_T_BYTES || type == BATON_T_STRING || type == BATON_T_ARRAY;
+}
+
+struct baton_obj *rt_obj_new_as(struct baton_rt *rt, const struct baton_rec_schema *schema,
+				const baton_uuid *contract, const char *key, uint32_t flags,
+				int *err)
+{
+	const struct baton_field *fields = baton_schema_fields(schema);
+	size_t room = 0, n = schema->hdr.count, klen, i;
+	struct baton_obj *o;
+	uint8_t *inl;
+	char *k;
+
+	klen = baton_strnlen(key, BATON_KEY_MAX);
+	if (klen >= BATON_KEY_MAX) {
+		*err = -ENAMETOOLONG;
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		room += inline_cap(&fields[i]);
+	_Static_assert(sizeof(struct baton_obj) % 8 == 0 && sizeof(struct baton_val) % 8 == 0,
+		       "the values and their room follow the object, aligned");
+	o = calloc(1, sizeof(*o) + n * sizeof(*o->vals) + room + klen + 1);
 	if (!o) {
 		*err = -ENOMEM;
 		return NULL;
 	}
 	o->rt = rt;
-	if (baton_strlcpy(o->key, key, sizeof(o->key)) < 0) {
-		free(o);
-		*err = -ENAMETOOLONG;
-		return NULL;
-	}
 	o->schema = schema;
-	o->contract = baton_rec_uuid(schema->contract);
+	o->contract = *contract;
 	o->version = schema->version;
 	o->flags = flags;
-	o->nfields = schema->hdr.count;
-	o->vals = calloc(o->nfields ? o->nfields : 1, sizeof(*o->vals));
-	if (!o->vals) {
-		free(o);
-		*err = -ENOMEM;
-		return NULL;
+	o->writer_handler = "";
+	o->nfields = (uint32_t)n;
+	o->vals = (struct baton_val *)(void *)(o + 1);
+	inl = (uint8_t *)(o->vals + n);
+	for (i = 0; i < n; i++) {
+		struct baton_val *v = &o->vals[i];
+
+		v->fd = -1;
+		v->inl_cap = (uint8_t)inline_cap(&fields[i]);
+		v->inl = v->inl_cap ? (uint32_t)(inl - (uint8_t *)v) : 0;
+		inl += v->inl_cap;
 	}
-	for (i = 0; i < o->nfields; i++)
-		o->vals[i].fd = -1;
+	k = (char *)inl;
+	memcpy(k, key, klen);
+	k[klen] = '\0';
+	o->key = k;
 	return o;
+}
+
+struct baton_obj *rt_obj_new(struct baton_rt *rt, const struct baton_rec_schema *schema,
+			     const char *key, uint32_t flags, int *err)
+{
+	baton_uuid c = baton_rec_uuid(schema->contract);
+
+	return rt_obj_new_as(rt, schema, &c, key, flags, err);
+}
+
+/* Frees a value's bytes unless they live in the object's own allocation. */
+static void free_data(struct baton_val *v)
+{
+	if (v->data != inline_room(v))
+		free(v->data);
+	v->data = NULL;
 }
 
 void rt_obj_free(struct baton_obj *o)
 {
+	const struct baton_field *fields;
 	uint32_t i;
 
 	if (!o)
 		return;
+	fields = baton_schema_fields(o->schema);
 	for (i = 0; i < o->nfields; i++) {
 		struct baton_val *v = &o->vals[i];
 
-		free(v->data);
-		rt_obj_free(v->nested);
+		if (has_data(fields[i].type))
+			free_data(v);
+		else if (fields[i].type == BATON_T_SCHEMA)
+			rt_obj_free(v->nested);
 		if (v->fd >= 0 && !v->taken)
 			close(v->fd);
 	}
-	free(o->vals);
 	free(o);
 }
 
@@ -104,12 +175,13 @@ void rt_obj_free_list(struct baton_obj *o)
 
 void rt_obj_close_untaken(struct baton_obj *o)
 {
+	const struct baton_field *fields = baton_schema_fields(o->schema);
 	uint32_t i;
 
 	for (i = 0; i < o->nfields; i++) {
 		struct baton_val *v = &o->vals[i];
 
-		if (v->nested)
+		if (fields[i].type == BATON_T_SCHEMA && v->nested)
 			rt_obj_close_untaken(v->nested);
 		if (v->fd >= 0 && !v->taken) {
 			close(v->fd);
@@ -126,7 +198,8 @@ static int field(const struct baton_obj *o, const char *name, const struct baton
 	if (!name)
 		return -EINVAL;
 	for (i = 0; i < o->nfields; i++) {
-		if (strncmp(fields[i].name, name, BATON_NAME_MAX) == 0) {
+		/* the first byte first: handlers look up every field of every object by name */
+		if (fields[i].name[0] == name[0] && strncmp(fields[i].name, name, BATON_NAME_MAX) == 0) {
 			*f = &fields[i];
 			return (int)i;
 		}
@@ -147,7 +220,7 @@ int rt_obj_check_set(const struct baton_obj *o, char *err, size_t size)
 				 o->schema->name, o->version);
 			return -EINVAL;
 		}
-		if (o->vals[i].nested) {
+		if (fields[i].type == BATON_T_SCHEMA && o->vals[i].nested) {
 			rc = rt_obj_check_set(o->vals[i].nested, err, size);
 			if (rc < 0)
 				return rc;
@@ -308,18 +381,25 @@ int baton_obj_get_bool(const struct baton_obj *o, const char *name, bool *v)
 /* ------------------------------------------------------------------------ */
 /* Bytes, strings, arrays                                                   */
 
+/* Room for a value of bytes (and a NUL): the object's own if it fits, else allocated. */
+static uint8_t *data_room(struct baton_val *v, size_t bytes)
+{
+	return bytes < v->inl_cap ? inline_room(v) : malloc(bytes + 1);
+}
+
 static int set_data(struct baton_val *v, const void *buf, size_t bytes, size_t len)
 {
-	uint8_t *p = malloc(bytes + 1);
+	uint8_t *p = data_room(v, bytes);
 
 	if (!p)
 		return -ENOMEM;
 	if (bytes)
-		memcpy(p, buf, bytes);
+		memmove(p, buf, bytes);   /* buf may be this value's own bytes */
 	p[bytes] = '\0';
-	free(v->data);
+	if (v->data != p)
+		free_data(v);
 	v->data = p;
-	v->len = len;
+	v->len = (uint32_t)len;
 	v->set = true;
 	return 0;
 }
@@ -450,7 +530,7 @@ int baton_obj_nested(struct baton_obj *o, const char *name, struct baton_obj **n
 		if (!s)
 			return -ENOENT;
 		snprintf(key, sizeof(key), "%.120s/%s", o->key, f->name);
-		o->vals[i].nested = rt_obj_new(o->rt, s, key, 0, &rc);
+		o->vals[i].nested = rt_obj_new_as(o->rt, s, &c, key, 0, &rc);
 		if (!o->vals[i].nested)
 			return rc;
 		o->vals[i].set = true;
@@ -715,7 +795,8 @@ static int write_fields(struct baton_image_writer *w, const struct baton_obj *o)
 			rc = baton_image_field(w, f->name, v->data, v->len + 1);
 		} else if (f->type == BATON_T_ARRAY) {
 			size_t ew = baton_type_width(f->elem), k;
-			uint8_t *enc = malloc(v->len * ew + 1);
+			uint8_t small[256];
+			uint8_t *enc = v->len * ew <= sizeof(small) ? small : malloc(v->len * ew + 1);
 
 			if (!enc)
 				return -ENOMEM;
@@ -731,7 +812,8 @@ static int write_fields(struct baton_image_writer *w, const struct baton_obj *o)
 				baton_encode_scalar(f->elem, e, enc + k * ew);
 			}
 			rc = baton_image_field(w, f->name, enc, v->len * ew);
-			free(enc);
+			if (enc != small)
+				free(enc);
 		} else if (f->type == BATON_T_FD || f->type == BATON_T_REGION) {
 			baton_encode_u32(sc, v->index);
 			rc = baton_image_field(w, f->name, sc, 4);
@@ -855,43 +937,60 @@ out:
 /* ------------------------------------------------------------------------ */
 /* An image node into an object                                             */
 
+/* Values of one fields node on the stack up to this many fields; allocated beyond. */
+#define DECODE_STACK 32
+
 static int decode_fields(struct baton_rt *rt, const struct baton_image *img, int node,
 			 struct baton_obj *o, int *fds, uint32_t nfds,
 			 struct baton_region **regions, char *err, size_t errsize)
 {
 	const struct baton_field *fields = baton_schema_fields(o->schema);
+	struct baton_image_value stack[DECODE_STACK], *vals = stack;
 	uint32_t i;
 	int rc;
 
+	/* Every field of the node in one walk; bind has checked them all already. */
+	if (o->nfields > DECODE_STACK) {
+		vals = malloc(o->nfields * sizeof(*vals));
+		if (!vals)
+			return -ENOMEM;
+	}
+	rc = baton_image_get_fields(img, node, fields, o->nfields, vals);
+	if (rc < 0) {
+		snprintf(err, errsize, "object \"%s\": its fields node cannot be read", o->key);
+		rc = -EBADMSG;
+		goto out;
+	}
 	for (i = 0; i < o->nfields; i++) {
 		const struct baton_field *f = &fields[i];
 		struct baton_val *v = &o->vals[i];
 		const uint8_t *val;
-		const void *pv;
 		size_t len;
 
 		if (f->type == BATON_T_SCHEMA) {
 			const struct baton_rec_schema *s;
+			char nkey[BATON_KEY_MAX];
 			baton_uuid c;
-			int sub = baton_image_get_nested(img, node, f->name);
+			int sub = vals[i].node;
 
 			baton_uuid_parse(&c, f->contract, baton_strnlen(f->contract, sizeof(f->contract)));
 			s = baton_catalog_find_schema(rt->cat, &c, f->version);
 			if (sub < 0 || !s)
 				goto missing;
-			v->nested = rt_obj_new(rt, s, o->key, 0, &rc);
+			snprintf(nkey, sizeof(nkey), "%.120s/%s", o->key, f->name);
+			v->nested = rt_obj_new_as(rt, s, &c, nkey, 0, &rc);
 			if (!v->nested)
-				return rc;
-			snprintf(v->nested->key, sizeof(v->nested->key), "%.120s/%s", o->key, f->name);
+				goto out;
 			rc = decode_fields(rt, img, sub, v->nested, fds, nfds, regions, err, errsize);
 			if (rc < 0)
-				return rc;
+				goto out;
 			v->set = true;
 			continue;
 		}
-		if (baton_image_get_field(img, node, f->name, &pv, &len) < 0)
+		if (!vals[i].value)
 			goto missing;
-		val = pv;
+		val = vals[i].value;
+		len = vals[i].len;
 		if (baton_type_is_scalar(f->type)) {
 			if (len != baton_type_width(f->type))
 				goto bad;
@@ -901,23 +1000,25 @@ static int decode_fields(struct baton_rt *rt, const struct baton_image *img, int
 				goto bad;
 			rc = set_data(v, val, len, len);
 			if (rc < 0)
-				return rc;
+				goto out;
 		} else if (f->type == BATON_T_STRING) {
 			if (len == 0 || val[len - 1] != '\0' || len - 1 > f->size ||
 			    memchr(val, '\0', len - 1))
 				goto bad;
 			rc = set_data(v, val, len - 1, len - 1);
 			if (rc < 0)
-				return rc;
+				goto out;
 		} else if (f->type == BATON_T_ARRAY) {
 			size_t ew = baton_type_width(f->elem), k, n;
 
 			if (!ew || len % ew || len / ew > f->size)
 				goto bad;
 			n = len / ew;
-			v->data = malloc(len + 1);
-			if (!v->data)
-				return -ENOMEM;
+			v->data = data_room(v, len);
+			if (!v->data) {
+				rc = -ENOMEM;
+				goto out;
+			}
 			for (k = 0; k < n; k++) {
 				uint64_t e = baton_decode_scalar(f->elem, val + k * ew);
 
@@ -928,7 +1029,7 @@ static int decode_fields(struct baton_rt *rt, const struct baton_image *img, int
 				default: memcpy(v->data + k * 8, &e, 8); break;
 				}
 			}
-			v->len = n;
+			v->len = (uint32_t)n;
 		} else if (f->type == BATON_T_FD) {
 			uint32_t idx;
 
@@ -939,32 +1040,38 @@ static int decode_fields(struct baton_rt *rt, const struct baton_image *img, int
 				snprintf(err, errsize,
 					 "object \"%s\": fd field %s refers to fd %u, which is missing or already used",
 					 o->key, f->name, idx);
-				return -EBADMSG;
+				rc = -EBADMSG;
+				goto out;
 			}
 			v->fd = fds[idx];
 			fds[idx] = -1;   /* the object owns it now */
 		} else if (f->type == BATON_T_REGION) {
-			struct baton_image_region ir;
 			uint32_t idx;
 
 			if (len != 4)
 				goto bad;
 			idx = baton_decode_u32(val);
-			if (baton_image_get_region(img, idx, &ir) < 0 || !regions[idx])
+			if (idx >= img->nregions || !regions[idx])
 				goto bad;
 			v->region = regions[idx];
 		}
 		v->set = true;
 	}
-	return 0;
+	rc = 0;
+	goto out;
 missing:
 	snprintf(err, errsize, "object \"%s\": field %s of %s version %u is missing from the image",
 		 o->key, fields[i].name, o->schema->name, o->version);
-	return -EBADMSG;
+	rc = -EBADMSG;
+	goto out;
 bad:
 	snprintf(err, errsize, "object \"%s\": field %s (%s) of %s version %u has a malformed value",
 		 o->key, fields[i].name, baton_type_name(fields[i].type), o->schema->name, o->version);
-	return -EBADMSG;
+	rc = -EBADMSG;
+out:
+	if (vals != stack)
+		free(vals);
+	return rc;
 }
 
 int rt_obj_decode(struct baton_rt *rt, const struct baton_image *img,
@@ -975,12 +1082,12 @@ int rt_obj_decode(struct baton_rt *rt, const struct baton_image *img,
 	struct baton_obj *o;
 	int rc;
 
-	o = rt_obj_new(rt, schema, io->key, io->flags, &rc);
+	o = rt_obj_new_as(rt, schema, &io->contract, io->key, io->flags, &rc);
 	if (!o) {
 		snprintf(err, errsize, "object \"%.200s\": %s", io->key, strerror(-rc));
 		return rc;
 	}
-	baton_strlcpy(o->writer_handler, io->handler, sizeof(o->writer_handler));
+	o->writer_handler = io->handler ? io->handler : "";
 	rc = decode_fields(rt, img, io->fields_node, o, fds, nfds, regions, err, errsize);
 	if (rc < 0) {
 		rt_obj_free(o);

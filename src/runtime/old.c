@@ -765,16 +765,20 @@ static int recv_msg(struct baton_rt *rt, int sock, uint8_t *buf, struct baton_ms
 	return 0;
 }
 
-static int key_cmp(const void *a, const void *b)
+static uint32_t key_hash(const char *s)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
 }
 
 static int save_all(struct baton_rt *rt, char *err, size_t size)
 {
 	const char **keys;
 	struct baton_obj *o;
-	size_t i, n;
+	size_t i, n, cap;
 	int rc;
 
 	for (i = 0; i < rt->nhandlers; i++) {
@@ -796,20 +800,22 @@ static int save_all(struct baton_rt *rt, char *err, size_t size)
 	}
 	for (o = rt->saved, n = 0; o; o = o->next)
 		n++;
-	/* Keys are unique in an image: sorted, so thousands of objects stay cheap. */
-	keys = malloc((n ? n : 1) * sizeof(*keys));
+	/* Keys are unique in an image: a hash set, so thousands of objects stay cheap. */
+	for (cap = 16; cap < 2 * n; cap *= 2)
+		;
+	keys = calloc(cap, sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
-	for (o = rt->saved, i = 0; o; o = o->next)
-		keys[i++] = o->key;
-	qsort(keys, n, sizeof(*keys), key_cmp);
-	for (i = 1; i < n; i++) {
-		if (strcmp(keys[i - 1], keys[i]) == 0) {
-			snprintf(err, size, "save: object \"%.200s\" was saved twice in one update",
-				 keys[i]);
-			free(keys);
-			return -EEXIST;
+	for (o = rt->saved; o; o = o->next) {
+		for (i = key_hash(o->key) & (cap - 1); keys[i]; i = (i + 1) & (cap - 1)) {
+			if (strcmp(keys[i], o->key) == 0) {
+				snprintf(err, size, "save: object \"%.200s\" was saved twice in one update",
+					 o->key);
+				free(keys);
+				return -EEXIST;
+			}
 		}
+		keys[i] = o->key;
 	}
 	free(keys);
 	for (o = rt->saved; o; o = o->next) {
@@ -837,12 +843,17 @@ int baton_save_object(struct baton_save *s, const char *key, uint32_t flags,
 	if (!*key || strlen(key) >= BATON_KEY_MAX)
 		return rt_fail(rt, -EINVAL, "object key \"%.200s\": empty or longer than %d bytes",
 			       key, BATON_KEY_MAX - 1);
-	c = baton_rec_uuid(s->h->rec->writes.contract);
-	schema = baton_catalog_find_schema(rt->cat, &c, s->h->rec->writes.version);
-	if (!schema)
-		return rt_fail(rt, -ENOENT, "object \"%s\": no schema of %s version %u in the catalog",
-			       key, s->h->rec->writes.contract, s->h->rec->writes.version);
-	o = rt_obj_new(rt, schema, key, flags, &rc);
+	/* Found once per handler: a handler saves thousands of objects of one schema. */
+	if (!s->h->writes_schema) {
+		c = baton_rec_uuid(s->h->rec->writes.contract);
+		schema = baton_catalog_find_schema(rt->cat, &c, s->h->rec->writes.version);
+		if (!schema)
+			return rt_fail(rt, -ENOENT, "object \"%s\": no schema of %s version %u in the catalog",
+				       key, s->h->rec->writes.contract, s->h->rec->writes.version);
+		s->h->writes_schema = schema;
+		s->h->writes_contract = c;
+	}
+	o = rt_obj_new_as(rt, s->h->writes_schema, &s->h->writes_contract, key, flags, &rc);
 	if (!o)
 		return rc;
 	o->handler = s->h->rec;

@@ -31,29 +31,41 @@
 #define BATON_ENV_EXEC_T0 "BATON_EXEC_T0"          /* exec: timings so far */
 #define BATON_ENV_DRY_RUN "BATON_DRY_RUN_IMAGE"    /* dry run: path of a stored image */
 
+/*
+ * One field's value. Which member of the union holds it follows from the
+ * field's type in the object's schema, and everything that reads a value
+ * looks at the type first. Kept small: a handover holds one object per
+ * connection on each side, thousands of them, and walks them several times.
+ */
 struct baton_val {
-	bool set;
-	uint64_t u;                 /* integers (two's complement) and bool */
-	uint8_t *data;              /* BYTES, STRING (NUL-terminated), ARRAY (host order) */
-	size_t len;                 /* bytes; ARRAY: elements */
-	struct baton_obj *nested;   /* SCHEMA */
+	union {
+		uint64_t u;                  /* integers (two's complement) and bool */
+		uint8_t *data;               /* BYTES, STRING (NUL-terminated), ARRAY (host order) */
+		struct baton_obj *nested;    /* SCHEMA */
+		struct baton_region *region; /* REGION */
+	};
+	uint32_t len;               /* BYTES, STRING: bytes; ARRAY: elements */
 	int fd;                     /* FD: our own descriptor, -1 if none */
-	bool taken;                 /* FD: a handler took it */
-	struct baton_region *region;/* REGION */
 	uint32_t index;             /* FD, REGION: index in the image's tables while saving */
+	uint32_t inl;               /* BYTES, STRING, ARRAY: where this value's room in the
+				       object's allocation is, as an offset from the value */
+	uint8_t inl_cap;            /* ... for a value of fewer bytes than this (0: none) */
+	bool set;
+	bool taken;                 /* FD: a handler took it */
 };
 
+/* One allocation: the object, its values, their room, its key. */
 struct baton_obj {
 	struct baton_rt *rt;
 	struct baton_obj *next;     /* the update's list of top-level objects */
-	char key[BATON_KEY_MAX];
+	const char *key;            /* at the end of the object's allocation */
 	baton_uuid contract;
 	uint32_t version;
 	uint32_t flags;             /* enum baton_object_flags */
 	uint32_t target_version;    /* restore side: the version restore sees */
 	const struct baton_rec_schema *schema;   /* in rt's own catalog */
 	const struct baton_rec_handler *handler; /* writer (save) or the bound reader */
-	char writer_handler[BATON_NAME_MAX];     /* as the image names it */
+	const char *writer_handler; /* as the image names it (the image outlives its objects); "" when saving */
 	uint32_t nfields;
 	struct baton_val *vals;
 };
@@ -74,6 +86,8 @@ struct rt_handler {
 	const struct baton_rec_handler *rec;
 	struct baton_handler_ops ops;
 	bool registered;
+	const struct baton_rec_schema *writes_schema;  /* what its objects are; found at the first */
+	baton_uuid writes_contract;
 };
 
 struct rt_step {
@@ -209,6 +223,10 @@ void rt_epoll_del(struct baton_rt *rt, int fd);
 /* object.c */
 struct baton_obj *rt_obj_new(struct baton_rt *rt, const struct baton_rec_schema *schema,
 			     const char *key, uint32_t flags, int *err);
+/* The same, for a caller that has the schema's contract parsed already. */
+struct baton_obj *rt_obj_new_as(struct baton_rt *rt, const struct baton_rec_schema *schema,
+				const baton_uuid *contract, const char *key, uint32_t flags,
+				int *err);
 void rt_obj_free(struct baton_obj *o);
 void rt_obj_free_list(struct baton_obj *o);
 /* Every field set, nested ones too; else -EINVAL with the field's name in err. */
