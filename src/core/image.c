@@ -468,14 +468,14 @@ static int wgrow(struct baton_image_writer *w)
 	return fdt_resize(w->buf, w->buf, (int)want);
 }
 
-/* Clears the structure block from off (an offset in it) to its end. */
+/* Clears the structure block from off (an offset in it) to its end: 0 to 3 bytes. */
 static void wpad(struct baton_image_writer *w, size_t off)
 {
-	uint8_t *fdt = w->buf;
+	uint8_t *fdt = w->buf, *p = fdt + fdt_off_dt_struct(fdt);
 	size_t end = fdt_size_dt_struct(fdt);
 
-	if (off < end)
-		memset(fdt + fdt_off_dt_struct(fdt) + off, 0, end - off);
+	for (; off < end; off++)
+		p[off] = 0;
 }
 
 /*
