@@ -2005,15 +2005,7 @@ int baton_image_next_object(const struct baton_image *img, struct baton_image_ob
 		if (rc <= 0)
 			return rc < 0 ? -EINVAL : 0;
 	} else {
-		/*
-		 * The next object follows this one's end: after its fields node
-		 * (its last item but the end) if the caller's obj still names
-		 * one inside it, else after walking the whole object.
-		 */
-		if (obj->fields_node > obj->node && skip_node(&b, (uint32_t)obj->fields_node, &after) &&
-		    item(&b, after, &next) == FDT_END_NODE)
-			after = next;
-		else if (!skip_node(&b, (uint32_t)obj->node, &after))
+		if (!skip_node(&b, (uint32_t)obj->node, &after))
 			return -EINVAL;
 		tag = item(&b, after, &next);
 		if (tag == FDT_END_NODE)
