@@ -3,24 +3,32 @@
  * DOC: core image codec — the handover document, written and read
  *
  * An image is a flattened device tree written in one pass with libfdt's
- * sequential-write API into a caller's buffer, and read back with libfdt's
- * read-only API from a buffer that came from another process and is treated
- * as hostile. docs/image-format.md is the specification; this file is its
+ * sequential-write API into a caller's buffer, and read back from a buffer
+ * that came from another process and is treated as hostile.
+ * docs/image-format.md is the specification; this file is its
  * implementation and the two must say the same thing.
  *
  * The writer keeps the order the tree needs (the fd and region tables, then
  * the objects; in every node the values before the nested nodes) in a small
  * state machine and refuses calls out of order. It seals the image with the
- * checksum, the root node's first property, once the tree is closed.
+ * checksum, the root node's first property, once the tree is closed. It
+ * writes properties whose names it has seen, and closes the tree, itself,
+ * exactly as libfdt would (see wprop_once and wfinish_once): libfdt's own
+ * name lookup and finishing walk cost more than the rest of writing an
+ * object.
  *
  * The reader first locates the checksum at its fixed place and verifies it,
  * then walks every tag and length itself (libfdt 1.6.1 can loop on a
  * hostile length) checking the shape of the tree (one root, no NOPs,
  * properties before subnodes, bounded depth), then lets libfdt check the
  * whole tree, then checks every node and property this format names, with
- * exact lengths, and refuses anything it does not name. After that the
- * accessors only walk. Field values are checked separately against the
- * reader's schema, because only the reader knows which schema applies.
+ * exact lengths, and refuses anything it does not name. From the libfdt
+ * check on it steps through the tree itself, each node once, every step
+ * still bounded (see "Reading: stepping through the tree"). Field values are
+ * checked separately against the reader's schema, because only the reader
+ * knows which schema applies. An image holds thousands of objects (one per
+ * connection of a server), so nothing here is done per object that could be
+ * done once.
  */
 #include <errno.h>
 #include <stdarg.h>
