@@ -64,6 +64,11 @@ static const struct tag_info tags[BATON_TAG_MAX_ + 1] = {
 	[BATON_TAG_OBJECTS] = { "objects", K_U32, false },
 	[BATON_TAG_NEW_PID] = { "new-pid", K_U32, false },
 	[BATON_TAG_ROLLED_BACK] = { "rolled-back", K_BOOL, false },
+	[BATON_TAG_PATH] = { "path", K_STR, false },
+	[BATON_TAG_FORCE] = { "force", K_BOOL, false },
+	[BATON_TAG_FILE] = { "file", K_STR, true },
+	[BATON_TAG_REGIONS] = { "regions", K_U32, false },
+	[BATON_TAG_REGION_BYTES] = { "region-bytes", K_U64, false },
 };
 
 #define T(tag) (1ull << (tag))
@@ -110,6 +115,14 @@ static const struct type_info types[BATON_MSG_TYPE_MAX_ + 1] = {
 		T(BATON_TAG_WRITER_RELEASE) | T(BATON_TAG_WRITER_BUILD_ID) |
 		T(BATON_TAG_WRITER_GENERATION) | T(BATON_TAG_FROZEN_AT_NS) |
 		T(BATON_TAG_RESTORED_AT_NS) | T(BATON_TAG_OBJECTS) },
+	[BATON_MSG_SAVE] = { "save", T(BATON_TAG_PATH), T(BATON_TAG_FORCE) },
+	[BATON_MSG_SAVE_RESULT] = { "save-result",
+		T(BATON_TAG_STATUS),
+		T(BATON_TAG_REASON) | T(BATON_TAG_STEP) | T(BATON_TAG_PROGRAM) |
+		T(BATON_TAG_RELEASE) | T(BATON_TAG_BUILD_ID) | T(BATON_TAG_PID) |
+		T(BATON_TAG_GENERATION) | T(BATON_TAG_PATH) | T(BATON_TAG_FILE) |
+		T(BATON_TAG_IMAGE_LEN) | T(BATON_TAG_OBJECTS) | T(BATON_TAG_NFDS) |
+		T(BATON_TAG_REGIONS) | T(BATON_TAG_REGION_BYTES) | T(BATON_TAG_DURATION_NS) },
 };
 
 static void put16(uint8_t *p, uint16_t v)

@@ -58,7 +58,10 @@ enum baton_msg_type {
 	BATON_MSG_STEP = 18,       /* one finished step of an update and its duration */
 	BATON_MSG_RESULT = 19,     /* the outcome of an update: status, reasons, timings */
 	BATON_MSG_STATUS_REPLY = 20,
-	BATON_MSG_TYPE_MAX_ = BATON_MSG_STATUS_REPLY,
+	/* control socket: write a golden image (docs/runtime.md) */
+	BATON_MSG_SAVE = 21,       /* client to program: path, force */
+	BATON_MSG_SAVE_RESULT = 22,/* program to client: status, what was written, freeze time */
+	BATON_MSG_TYPE_MAX_ = BATON_MSG_SAVE_RESULT,
 };
 
 enum baton_msg_tag {
@@ -92,7 +95,12 @@ enum baton_msg_tag {
 	BATON_TAG_OBJECTS = 28,       /* u32 */
 	BATON_TAG_NEW_PID = 29,       /* u32: pid of the successor */
 	BATON_TAG_ROLLED_BACK = 30,   /* u32 1: exec transport fell back to the old program */
-	BATON_TAG_MAX_ = BATON_TAG_ROLLED_BACK,
+	BATON_TAG_PATH = 31,          /* string: an absolute path (the golden image to write) */
+	BATON_TAG_FORCE = 32,         /* u32 1: replace existing files */
+	BATON_TAG_FILE = 33,          /* string, list: a file written, with its size first ("SIZE PATH") */
+	BATON_TAG_REGIONS = 34,       /* u32: regions in the image */
+	BATON_TAG_REGION_BYTES = 35,  /* u64: bytes of region contents stored (holes left out) */
+	BATON_TAG_MAX_ = BATON_TAG_REGION_BYTES,
 };
 
 enum baton_msg_transport {

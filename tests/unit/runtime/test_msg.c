@@ -293,6 +293,70 @@ static void test_text_limit(void **state)
 	assert_int_equal(parse(raw(BATON_MSG_ABORT, it, BATON_MSG_TEXT_MAX + 4), &d), 0);
 }
 
+/* The golden image request and its answer (control socket). */
+static void test_save_messages(void **state)
+{
+	struct baton_msg_writer w;
+	struct baton_msg_item it;
+	struct baton_msg m;
+	struct baton_diag d;
+	char s[64];
+	uint64_t v;
+	size_t len, pos = 0;
+	int files = 0;
+
+	(void)state;
+	assert_string_equal(baton_msg_type_name(BATON_MSG_SAVE), "save");
+	assert_string_equal(baton_msg_type_name(BATON_MSG_SAVE_RESULT), "save-result");
+	/* the path is required */
+	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_SAVE);
+	baton_msg_put_u32(&w, BATON_TAG_FORCE, 1);
+	assert_int_equal(baton_msg_end(&w, &len), 0);
+	assert_int_equal(parse(len, &d), -EBADMSG);
+	assert_non_null(strstr(d.msg, "required item path"));
+	/* force is a flag: 0 or 1 */
+	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_SAVE);
+	baton_msg_put_str(&w, BATON_TAG_PATH, "/tmp/kvd.image");
+	baton_msg_put_u32(&w, BATON_TAG_FORCE, 2);
+	assert_int_equal(baton_msg_end(&w, &len), 0);
+	assert_int_equal(parse(len, &d), -EBADMSG);
+	assert_non_null(strstr(d.msg, "not 0 or 1"));
+	/* nothing else belongs in it */
+	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_SAVE);
+	baton_msg_put_str(&w, BATON_TAG_PATH, "/tmp/kvd.image");
+	baton_msg_put_str(&w, BATON_TAG_PROGRAM, "/bin/sh");
+	assert_int_equal(baton_msg_end(&w, &len), 0);
+	assert_int_equal(parse(len, &d), -EBADMSG);
+	assert_non_null(strstr(d.msg, "does not belong"));
+	/* the answer: a list of files, the totals */
+	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_SAVE_RESULT);
+	baton_msg_put_i32(&w, BATON_TAG_STATUS, 0);
+	baton_msg_put_str(&w, BATON_TAG_PATH, "/tmp/kvd.image");
+	baton_msg_put_str(&w, BATON_TAG_FILE, "4096 /tmp/kvd.image");
+	baton_msg_put_str(&w, BATON_TAG_FILE, "300000 /tmp/kvd.image.region.0");
+	baton_msg_put_u32(&w, BATON_TAG_REGIONS, 1);
+	baton_msg_put_u64(&w, BATON_TAG_REGION_BYTES, 299000);
+	baton_msg_put_u64(&w, BATON_TAG_DURATION_NS, 1234);
+	assert_int_equal(baton_msg_end(&w, &len), 0);
+	assert_int_equal(baton_msg_parse(&m, buf, len, &d), 0);
+	while (baton_msg_next(&m, &pos, &it) > 0)
+		if (it.tag == BATON_TAG_FILE)
+			files++;
+	assert_int_equal(files, 2);
+	assert_int_equal(baton_msg_get_u64(&m, BATON_TAG_REGION_BYTES, &v), 0);
+	assert_int_equal(v, 299000);
+	assert_int_equal(baton_msg_get_str(&m, BATON_TAG_PATH, s, sizeof(s)), 0);
+	assert_string_equal(s, "/tmp/kvd.image");
+	/* a path is not a list */
+	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_SAVE_RESULT);
+	baton_msg_put_i32(&w, BATON_TAG_STATUS, -17);
+	baton_msg_put_str(&w, BATON_TAG_PATH, "/a");
+	baton_msg_put_str(&w, BATON_TAG_PATH, "/b");
+	assert_int_equal(baton_msg_end(&w, &len), 0);
+	assert_int_equal(parse(len, &d), -EBADMSG);
+	assert_non_null(strstr(d.msg, "appears twice"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_frame),
 		cmocka_unit_test(test_item_errors),
 		cmocka_unit_test(test_text_limit),
+		cmocka_unit_test(test_save_messages),
 	};
 
 	return cmocka_run_group_tests_name("msg", tests, NULL, NULL);
