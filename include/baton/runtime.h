@@ -204,11 +204,60 @@ int baton_rt_run(struct baton_rt *rt, int timeout_ms);
 int baton_rt_upgrade(struct baton_rt *rt, const char *program, char *const argv[]);
 
 /*
- * Golden images (docs/history.md): freezes, saves and writes the image to
- * path, and region N of it to "path.region.N", then thaws; fds are not
- * stored. A dry run (BATON_DRY_RUN_IMAGE=path) reads them back. Added.
+ * Golden images (docs/history.md, docs/runtime.md): freezes, saves and
+ * writes the image to path and region N of it to "path.region.N" (a golden
+ * region file: only the bytes that are not zero, with a checksum, bound to
+ * the image), then thaws; the program serves on with its state unchanged,
+ * whether or not this succeeded. File descriptors cannot be stored: the
+ * image's fd table keeps what they were. Existing files are replaced. The
+ * control socket's SAVE request (`baton save`) runs the same code. Added.
  */
 int baton_rt_save_image(struct baton_rt *rt, const char *path);
+
+/*
+ * Dry runs. With BATON_DRY_RUN_IMAGE=PATH in the environment,
+ * baton_rt_start() does not serve and does not open the control socket: it
+ * reads the golden image at PATH and its region files, verifies them, binds
+ * the image against the own catalog exactly as a successor would (the
+ * writer's release must be on a path the own policy accepts), maps every
+ * region from its file (a private copy: the files are never written), gives
+ * a placeholder for every other fd (/dev/null, open read-write), runs the
+ * upgrade steps and every handler's restore, and returns
+ * BATON_START_CHECKED. The program may then run its own consistency checks
+ * (reporting each with baton_rt_dry_run_check()) and must exit without
+ * serving, with baton_rt_dry_run_result() as its exit status. When start
+ * fails in a dry run, exit with baton_rt_dry_run_result() too.
+ *
+ * With BATON_DRY_RUN_REPORT=FILE (or "-" for stdout) the outcome is written
+ * there as one JSON object, rewritten after each baton_rt_dry_run_check().
+ */
+
+/*
+ * True from the moment baton_rt_start() begins a dry run: handlers check it
+ * to leave placeholder fds alone (no epoll, no I/O) and to skip work that
+ * only a serving process does.
+ */
+bool baton_rt_dry_run(const struct baton_rt *rt);
+
+/* The outcome of a dry run; the values are the exit statuses to use. */
+enum baton_dry_run_result {
+	BATON_DRY_RUN_RESTORED = 0,     /* bound and restored, checks passed */
+	BATON_DRY_RUN_REFUSED = 1,      /* path or bind findings: this release does not read it */
+	BATON_DRY_RUN_UNREADABLE = 2,   /* the image or a region file is missing, damaged or unreadable */
+	BATON_DRY_RUN_FAILED = 3,       /* bound, but an upgrade step or a restore failed */
+	BATON_DRY_RUN_CHECK_FAILED = 4, /* restored, but a check of the program's failed */
+};
+/* One of enum baton_dry_run_result, or -1 when rt is not in a dry run. */
+int baton_rt_dry_run_result(const struct baton_rt *rt);
+
+/*
+ * Records one consistency check of the program after a dry run's restore:
+ * its name, whether it passed and one line of detail (printf format). A
+ * failed check makes the result BATON_DRY_RUN_CHECK_FAILED. -EINVAL outside
+ * a dry run that restored.
+ */
+int baton_rt_dry_run_check(struct baton_rt *rt, const char *name, bool passed,
+			   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Where this process's state came from. */
 struct baton_rt_origin {

@@ -50,6 +50,12 @@ static void refuse(struct baton_rt *rt, int sock, int status, const struct rt_re
 	unsigned int i;
 	size_t len;
 
+	if (rt->dry) {
+		/* logged with the dry run's outcome (rt_dry_end) */
+		for (i = 0; i < rs->n; i++)
+			rt_dry_finding(rt, rs->r[i].rule, rs->r[i].text);
+		return;
+	}
 	for (i = 0; i < rs->n; i++) {
 		char line[BATON_MESSAGE_MAX + 32];
 
@@ -148,7 +154,7 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 	char writer[BATON_NAME_MAX + BATON_RELEASE_STRMAX + 2], rel[BATON_RELEASE_STRMAX];
 	char err[BATON_MESSAGE_MAX];
 	uint64_t t_bind, t_decode, t_restore, t0 = baton_now_ns();
-	uint32_t i, restored = 0;
+	uint32_t i, restored = 0, ndecoded = 0, p = 0;
 	int rc;
 
 	baton_release_format(&img->h.release, rel, sizeof(rel));
@@ -161,6 +167,18 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 		goto out;
 	}
 	rc = baton_bind(cat, img, b, img->nobjects, bind_finding, &rs);
+	if (rt->dry && rt->dry->nobjs == img->nobjects) {
+		for (i = 0; i < img->nobjects; i++) {
+			rt->dry->objs[i].handler = b[i].handler ? b[i].handler->name : NULL;
+			rt->dry->objs[i].target_version = b[i].target_version;
+			rt->dry->objs[i].dropped = b[i].dropped;
+		}
+		rt->dry->pos = calloc(img->nobjects ? img->nobjects : 1, sizeof(*rt->dry->pos));
+		if (!rt->dry->pos) {
+			rc = refuse1(rt, sock, -ENOMEM, "restore: out of memory");
+			goto out;
+		}
+	}
 	if (rc != 0) {
 		if (rc < 0 && !rs.n)
 			rt_reason_add(&rs, 0, "bind: the image could not be bound");
@@ -171,6 +189,8 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 		goto out;
 	}
 	t_bind = baton_now_ns();
+	if (rt->dry)
+		rt->dry->stage = RT_DRY_REGIONS;
 	for (i = 0; i < img->nregions; i++) {
 		struct baton_image_region ir;
 
@@ -186,6 +206,8 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 		}
 		fds[ir.fd] = -1;
 	}
+	if (rt->dry)
+		rt->dry->stage = RT_DRY_DECODE;
 	while (baton_image_next_object(img, &io) > 0) {
 		const struct baton_binding *bd = &b[io.index];
 		struct rt_handler *h;
@@ -211,22 +233,33 @@ int rt_restore_image(struct baton_rt *rt, const struct baton_catalog *cat,
 		o->target_version = bd->target_version;
 		*tail = o;
 		tail = &o->next;
+		if (rt->dry && rt->dry->pos)
+			rt->dry->pos[ndecoded] = io.index;
+		ndecoded++;
 	}
 	t_decode = baton_now_ns();
+	if (rt->dry)
+		rt->dry->stage = RT_DRY_RESTORE;
 	/* Steps and restores, in image order, each object replaced by its upgrade. */
-	for (struct baton_obj **pp = &objs; *pp; pp = &(*pp)->next) {
+	for (struct baton_obj **pp = &objs; *pp; pp = &(*pp)->next, p++) {
 		struct baton_obj *next = (*pp)->next;
 		struct rt_handler *h = rt_find_handler(rt, (*pp)->handler->name);
+		struct rt_dry_object *dro = rt->dry && rt->dry->pos ?
+			&rt->dry->objs[rt->dry->pos[p]] : NULL;
 		char cs[BATON_UUID_STRLEN + 1];
 
 		(*pp)->next = NULL;
 		rc = upgrade(rt, h, pp, (*pp)->target_version, sock, writer);
 		(*pp)->next = next;
+		if (dro)
+			dro->reached_version = (*pp)->version;
 		if (rc < 0)
 			goto out;
 		if (dry_run && !h->ops.restore)
 			continue;
 		rc = h->ops.restore(h->ops.ctx, *pp);
+		if (dro)
+			dro->restored = rc == 0;
 		if (rc != 0) {
 			baton_uuid_format(&(*pp)->contract, cs);
 			rc = refuse1(rt, sock, rc < 0 ? rc : -ECANCELED,
@@ -294,7 +327,7 @@ static bool predecessor_gone(pid_t pid)
 	return false;
 }
 
-int rt_finish(struct baton_rt *rt, const struct baton_image_header *h, int ctl_fd)
+int rt_finish_origin(struct baton_rt *rt, const struct baton_image_header *h)
 {
 	int rc;
 
@@ -309,6 +342,18 @@ int rt_finish(struct baton_rt *rt, const struct baton_image_header *h, int ctl_f
 	rt->origin.restored_at_ns = baton_now_ns();
 	rt->generation = h->generation + 1;
 	rt->origin.generation = rt->generation;
+	return 0;
+}
+
+int rt_finish(struct baton_rt *rt, const struct baton_image_header *h, int ctl_fd)
+{
+	int rc = rt_finish_origin(rt, h);
+
+	if (rc < 0) {
+		if (ctl_fd >= 0)
+			close(ctl_fd);
+		return rc;
+	}
 	return rt_control_open(rt, ctl_fd);
 }
 
@@ -501,67 +546,198 @@ fail:
 	return rc;
 }
 
-int rt_dry_run(struct baton_rt *rt, const char *path)
+/* Reads a whole image file (at most BATON_IMAGE_MAX_SIZE bytes), 8-byte aligned. */
+static int read_image_file(struct baton_rt *rt, const char *path, void **out, size_t *len)
 {
-	struct baton_image img;
-	struct baton_diag d;
 	struct stat st;
 	void *buf = NULL;
-	int *fds = NULL, fd, rc;
-	uint32_t i;
-	ssize_t n;
+	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return rt_fail(rt, -errno, "dry run: cannot open %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > BATON_IMAGE_MAX_SIZE) {
+	if (fd < 0) {
+		rc = -errno;
+		rt_fail(rt, rc, "dry run: cannot open the image %s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > BATON_IMAGE_MAX_SIZE) {
 		close(fd);
-		return rt_fail(rt, -EINVAL, "dry run: %s is not an image of a sensible size", path);
+		return rt_fail(rt, -EINVAL, "dry run: %s is not an image file of a sensible size", path);
 	}
-	rc = posix_memalign(&buf, 8, (size_t)st.st_size);
-	if (rc) {
+	if (posix_memalign(&buf, 8, (size_t)st.st_size)) {
 		close(fd);
-		return -ENOMEM;
+		return rt_fail(rt, -ENOMEM, "dry run: out of memory for %s", path);
 	}
-	n = read(fd, buf, (size_t)st.st_size);
-	close(fd);
-	if (n != st.st_size) {
-		free(buf);
-		return rt_fail(rt, -EIO, "dry run: short read of %s", path);
-	}
-	rc = baton_image_open(&img, buf, (size_t)n, &d);
-	if (rc < 0) {
-		free(buf);
-		return rt_fail(rt, rc, "dry run: %s: %s", path, d.msg);
-	}
-	/*
-	 * A stored image has no fds: /dev/null stands in for them, and regions
-	 * come from PATH.region.N (golden.c), empty where the file is missing.
-	 */
-	fds = calloc(img.nfds ? img.nfds : 1, sizeof(*fds));
-	for (i = 0; fds && i < img.nfds; i++)
-		fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
-	for (i = 0; fds && i < img.nregions; i++) {
-		struct baton_image_region ir;
+	for (size_t got = 0; got < (size_t)st.st_size;) {
+		ssize_t n = read(fd, (char *)buf + got, (size_t)st.st_size - got);
 
-		if (baton_image_get_region(&img, i, &ir) == 0 && ir.fd < img.nfds) {
-			close(fds[ir.fd]);
-			fds[ir.fd] = memfd_create(ir.name, MFD_CLOEXEC);
-			if (fds[ir.fd] >= 0 && (ftruncate(fds[ir.fd], (off_t)ir.size) < 0 ||
-						rt_dry_run_region(path, i, fds[ir.fd], ir.size) < 0)) {
-				rt_log(rt, BATON_LOG_ERROR, "dry run: region %u (%s) of %s could not be loaded",
-				       i, ir.name, path);
-				close(fds[ir.fd]);
-				fds[ir.fd] = -1;
-			}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			close(fd);
+			free(buf);
+			return rt_fail(rt, rc, "dry run: reading %s: %s", path,
+				       n < 0 ? strerror(-rc) : "the file shrank");
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*out = buf;
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
+/* The dry run's record of what the image holds, before anything is bound. */
+static int dry_record(struct baton_rt *rt, const struct baton_image *img)
+{
+	struct rt_dry *dry = rt->dry;
+	struct baton_image_object io = { .node = -1 };
+	struct baton_image_iter it = { .node = -1 };
+	struct baton_image_fd f;
+	struct baton_image_region r;
+
+	dry->writer = img->h;
+	dry->have_header = true;
+	dry->objs = calloc(img->nobjects ? img->nobjects : 1, sizeof(*dry->objs));
+	dry->fds = calloc(img->nfds ? img->nfds : 1, sizeof(*dry->fds));
+	dry->regions = calloc(img->nregions ? img->nregions : 1, sizeof(*dry->regions));
+	if (!dry->objs || !dry->fds || !dry->regions)
+		return -ENOMEM;
+	while (dry->nobjs < img->nobjects && baton_image_next_object(img, &io) > 0) {
+		struct rt_dry_object *o = &dry->objs[dry->nobjs++];
+
+		o->key = strdup(io.key);
+		o->writer_handler = strdup(io.handler);
+		if (!o->key || !o->writer_handler)
+			return -ENOMEM;
+		o->contract = io.contract;
+		o->version = o->reached_version = io.version;
+	}
+	while (dry->nfds < img->nfds && baton_image_next_fd(img, &it, &f) > 0) {
+		dry->fds[dry->nfds].kind = f.kind;
+		baton_strlcpy(dry->fds[dry->nfds].name, f.name, sizeof(dry->fds[0].name));
+		dry->nfds++;
+	}
+	it.node = -1;
+	while (dry->nregions < img->nregions && baton_image_next_region(img, &it, &r) > 0) {
+		baton_strlcpy(dry->regions[dry->nregions].name, r.name, sizeof(dry->regions[0].name));
+		dry->regions[dry->nregions].size = r.size;
+		if (r.fd < dry->nfds)
+			dry->fds[r.fd].region = true;
+		dry->nregions++;
+	}
+	return 0;
+}
+
+/*
+ * The fds a restore gets: every region's memfd, loaded from its golden
+ * region file, and /dev/null for every other entry of the fd table.
+ */
+static int dry_fds(struct baton_rt *rt, const struct baton_image *img, uint64_t image_hash,
+		   int *fds)
+{
+	struct rt_dry *dry = rt->dry;
+	struct baton_image_iter it = { .node = -1 };
+	struct baton_image_region ir;
+	char err[BATON_MESSAGE_MAX];
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < img->nfds; i++) {
+		fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fds[i] < 0)
+			return rt_fail(rt, -errno, "dry run: /dev/null: %s", strerror(errno));
+	}
+	while (baton_image_next_region(img, &it, &ir) > 0) {
+		uint64_t stored = 0;
+		int fd;
+
+		if (ir.fd >= img->nfds)
+			return rt_fail(rt, -EBADMSG, "dry run: region %u names fd %u of %u",
+				       it.index, ir.fd, img->nfds);
+		fd = memfd_create(ir.name, MFD_CLOEXEC);
+		if (fd < 0)
+			return rt_fail(rt, -errno, "dry run: memfd for region %u (%s): %s", it.index,
+				       ir.name, strerror(errno));
+		close(fds[ir.fd]);
+		fds[ir.fd] = fd;
+		if (ftruncate(fd, (off_t)ir.size) < 0)
+			return rt_fail(rt, -errno, "dry run: memfd of %llu bytes for region %u (%s): %s",
+				       (unsigned long long)ir.size, it.index, ir.name, strerror(errno));
+		rc = rt_golden_region_load(dry->image, it.index, &ir, image_hash, fd, &stored, err,
+					   sizeof(err));
+		if (rc < 0)
+			return rt_fail(rt, rc, "dry run: %s", err);
+		if (it.index < dry->nregions) {
+			dry->regions[it.index].stored = stored;
+			dry->regions[it.index].loaded = true;
 		}
 	}
-	rc = fds ? rt_restore_image(rt, rt->cat, &img, fds, img.nfds, -1, true) : -ENOMEM;
-	if (rc >= 0) {
-		rc = rt_finish(rt, &img.h, -1);
-		rt_log(rt, BATON_LOG_INFO, "dry run of %s: restored, not serving", path);
+	return 0;
+}
+
+int rt_dry_run(struct baton_rt *rt)
+{
+	static const int stage_result[] = {
+		[RT_DRY_READ] = BATON_DRY_RUN_UNREADABLE,
+		[RT_DRY_BIND] = BATON_DRY_RUN_REFUSED,
+		[RT_DRY_REGIONS] = BATON_DRY_RUN_UNREADABLE,
+		[RT_DRY_DECODE] = BATON_DRY_RUN_UNREADABLE,
+		[RT_DRY_RESTORE] = BATON_DRY_RUN_FAILED,
+	};
+	struct rt_dry *dry = rt->dry;
+	struct baton_image img;
+	struct baton_diag d;
+	void *buf = NULL;
+	size_t len = 0;
+	int *fds = NULL, rc;
+
+	dry->stage = RT_DRY_READ;
+	rc = read_image_file(rt, dry->image, &buf, &len);
+	if (rc < 0)
+		goto fail;
+	rc = baton_image_open(&img, buf, len, &d);
+	if (rc < 0) {
+		rt_fail(rt, rc, "dry run: %s: %s", dry->image, d.msg);
+		goto fail;
+	}
+	rc = dry_record(rt, &img);
+	if (rc < 0) {
+		rt_fail(rt, rc, "dry run: out of memory");
+		goto fail;
+	}
+	fds = calloc(img.nfds ? img.nfds : 1, sizeof(*fds));
+	if (!fds) {
+		rc = rt_fail(rt, -ENOMEM, "dry run: out of memory");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < img.nfds; i++)
+		fds[i] = -1;
+	rc = dry_fds(rt, &img, rt_golden_image_hash(buf, len), fds);
+	if (rc < 0) {
+		baton_tp_close_all(fds, img.nfds);
+		goto fail;
+	}
+	dry->stage = RT_DRY_BIND;
+	rc = rt_restore_image(rt, rt->cat, &img, fds, img.nfds, -1, true);   /* closes fds */
+	if (rc < 0)
+		goto fail;
+	rc = rt_finish_origin(rt, &img.h);
+	if (rc < 0) {
+		rt_fail(rt, rc, "dry run: making the regions writable: %s", strerror(-rc));
+		dry->stage = RT_DRY_REGIONS;
+		goto fail;
 	}
 	free(fds);
 	free(buf);
-	return rc < 0 ? rc : 0;
+	rt_dry_end(rt, BATON_DRY_RUN_RESTORED);
+	return 0;
+fail:
+	free(fds);
+	free(buf);
+	while (rt->regions)
+		baton_region_destroy(rt->regions);
+	rt_dry_end(rt, stage_result[dry->stage]);
+	return rc < 0 ? rc : -EIO;
 }

@@ -1099,6 +1099,12 @@ static int handle_request(struct baton_rt *rt, struct rt_client *c, const struct
 			client_close(rt, c);
 		return BATON_DISPATCH_CONTINUE;
 	}
+	if (m->type == BATON_MSG_SAVE) {
+		/* Synchronous: freeze, save, write, thaw, then the answer. */
+		if (rt_save_request(rt, m, buf, sizeof(buf), &len) == 0 && client_send(c, buf, len) < 0)
+			client_close(rt, c);
+		return BATON_DISPATCH_CONTINUE;
+	}
 	if (m->type == BATON_MSG_UPGRADE) {
 		char program[PATH_MAX], *args[256];
 		struct baton_msg_item it;

@@ -14,8 +14,10 @@
  * Then start looks at the environment: a successor (BATON_HANDOFF) receives
  * its predecessor's state (new.c), a program re-executed in place
  * (BATON_EXEC_IMAGE) reads its image from an inherited memfd (exec.c), a dry
- * run (BATON_DRY_RUN_IMAGE) restores a stored image without serving; anything
- * else is a cold start. Last, the control socket is opened or adopted.
+ * run (BATON_DRY_RUN_IMAGE) restores a golden image without serving (new.c,
+ * golden.c) and reports every outcome, this release's own faults included;
+ * anything else is a cold start. Last, the control socket is opened or
+ * adopted (not in a dry run).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -263,6 +265,7 @@ void baton_rt_free(struct baton_rt *rt)
 	if (!rt)
 		return;
 	rt_old_free(rt);
+	rt_dry_free(rt->dry);
 	rt_obj_free_list(rt->saved);
 	while (rt->regions)
 		baton_region_destroy(rt->regions);
@@ -412,16 +415,12 @@ static int check_steps(struct baton_rt *rt)
 	return 0;
 }
 
-int baton_rt_start(struct baton_rt *rt)
+/* Every declared handler has code, every read version its steps. */
+static int ready_to_start(struct baton_rt *rt)
 {
-	const char *s;
 	size_t i;
-	int rc, result = BATON_START_COLD;
+	int rc;
 
-	if (!rt)
-		return -EINVAL;
-	if (rt->started)
-		return rt_fail(rt, -EALREADY, "baton_rt_start(): already started");
 	rc = catalog_ok(rt);
 	if (rc < 0)
 		return rc;
@@ -430,17 +429,38 @@ int baton_rt_start(struct baton_rt *rt)
 			return rt_fail(rt, -ENOENT,
 				       "handler %s is declared in the catalog of %s %s but has no code: call baton_rt_register() before baton_rt_start()",
 				       rt->handlers[i].rec->name, rt->name, rt->release);
-	rc = check_steps(rt);
-	if (rc < 0)
+	return check_steps(rt);
+}
+
+int baton_rt_start(struct baton_rt *rt)
+{
+	const char *s;
+	int rc, result = BATON_START_COLD;
+
+	if (!rt)
+		return -EINVAL;
+	if (rt->started)
+		return rt_fail(rt, -EALREADY, "baton_rt_start(): already started");
+	/* A dry run reports every outcome, this release's own faults too. */
+	if (!rt->dry && (s = getenv(BATON_ENV_DRY_RUN)) && *s) {
+		rc = rt_dry_begin(rt, s);
+		if (rc < 0)
+			return rt_fail(rt, rc, "dry run of %s: %s", s, strerror(-rc));
+	}
+	rc = ready_to_start(rt);
+	if (rc < 0) {
+		if (rt->dry)
+			rt_dry_end(rt, BATON_DRY_RUN_FAILED);
 		return rc;
+	}
 
 	rt->origin.generation = 0;
 	baton_strlcpy(rt->origin.program, rt->name, sizeof(rt->origin.program));
 	rt->origin.release = rt->cat->program->release;
 	rt->origin.build_id = rt->cat->build_id;
 
-	if ((s = getenv(BATON_ENV_DRY_RUN)) && *s) {
-		rc = rt_dry_run(rt, s);
+	if (rt->dry) {
+		rc = rt_dry_run(rt);
 		if (rc < 0)
 			return rc;
 		rt->started = true;

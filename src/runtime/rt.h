@@ -30,6 +30,7 @@
 #define BATON_ENV_EXEC_ROLLBACK "BATON_EXEC_ROLLBACK" /* exec: the reason the new one refused */
 #define BATON_ENV_EXEC_T0 "BATON_EXEC_T0"          /* exec: timings so far */
 #define BATON_ENV_DRY_RUN "BATON_DRY_RUN_IMAGE"    /* dry run: path of a stored image */
+#define BATON_ENV_DRY_RUN_REPORT "BATON_DRY_RUN_REPORT" /* dry run: where its JSON report goes */
 
 /*
  * One field's value. Which member of the union holds it follows from the
@@ -151,6 +152,61 @@ struct rt_incoming {
 	struct baton_obj *objects;
 };
 
+/* Reasons of a refusal: findings (rule != 0) and plain sentences. */
+#define RT_REASONS_MAX 64
+struct rt_reasons {
+	unsigned int n, dropped;
+	struct {
+		uint16_t rule;
+		char text[BATON_MESSAGE_MAX];
+	} r[RT_REASONS_MAX];
+};
+
+/* A dry run (BATON_DRY_RUN_IMAGE): what happened to each part, for its report. */
+enum rt_dry_stage {
+	RT_DRY_READ = 0,      /* reading the image and its region files */
+	RT_DRY_BIND,          /* path, binding, fingerprints, fields */
+	RT_DRY_REGIONS,       /* mapping the regions */
+	RT_DRY_DECODE,        /* objects out of the image */
+	RT_DRY_RESTORE,       /* upgrade steps and restore */
+};
+
+struct rt_dry_object {
+	char *key;
+	char *writer_handler;
+	baton_uuid contract;
+	uint32_t version;         /* as written */
+	uint32_t target_version;  /* the version its reader restores */
+	uint32_t reached_version; /* after the steps that ran */
+	const char *handler;      /* the reader it bound to (own catalog); NULL: unbound */
+	bool dropped, restored;
+};
+
+struct rt_dry_check {
+	char *name;
+	char *detail;
+	bool passed;
+};
+
+struct rt_dry {
+	char *image;              /* the golden image's path */
+	char *report;             /* BATON_DRY_RUN_REPORT, or NULL */
+	int result;               /* enum baton_dry_run_result */
+	enum rt_dry_stage stage;
+	bool have_header;
+	struct baton_image_header writer;
+	struct rt_dry_object *objs;
+	uint32_t nobjs;
+	uint32_t *pos;            /* decoded objects, in order: their index in objs */
+	struct { uint32_t kind; char name[BATON_NAME_MAX]; bool region; } *fds;
+	uint32_t nfds;
+	struct { char name[BATON_NAME_MAX]; uint64_t size, stored; bool loaded; } *regions;
+	uint32_t nregions;
+	struct rt_dry_check *checks;
+	size_t nchecks;
+	struct rt_reasons findings;
+};
+
 struct baton_rt {
 	char program_path[PATH_MAX];  /* this program's file, for the signal trigger */
 	char *control_path;
@@ -191,18 +247,9 @@ struct baton_rt {
 	struct rt_client *clients;
 	struct rt_update up;
 	struct rt_incoming in;
+	struct rt_dry *dry;           /* a dry run, from baton_rt_start() on; else NULL */
 
 	char err[BATON_MESSAGE_MAX];
-};
-
-/* Reasons of a refusal: findings (rule != 0) and plain sentences. */
-#define RT_REASONS_MAX 64
-struct rt_reasons {
-	unsigned int n, dropped;
-	struct {
-		uint16_t rule;
-		char text[BATON_MESSAGE_MAX];
-	} r[RT_REASONS_MAX];
 };
 void rt_reason_add(struct rt_reasons *rs, uint16_t rule, const char *text);
 /* "RULE: message" unless the message starts with its rule already. */
@@ -261,13 +308,46 @@ int rt_update_save(struct baton_rt *rt, int *image_fd, size_t *image_len, int **
 		   size_t *nfds, char *err, size_t errsize);
 char **rt_child_env(const char *handoff, char *extra[2]);
 
-/* new.c: the successor's side */
+/* new.c: the successor's side, and the dry run */
 int rt_new_start(struct baton_rt *rt);
-int rt_dry_run(struct baton_rt *rt, const char *path);
+/* Restores rt->dry->image without serving; ends with rt_dry_end(). */
+int rt_dry_run(struct baton_rt *rt);
 int rt_finish(struct baton_rt *rt, const struct baton_image_header *h, int ctl_fd);
+/* Where the state came from, and the regions writable: the end of a restore. */
+int rt_finish_origin(struct baton_rt *rt, const struct baton_image_header *h);
 
-/* golden.c: fills a dry run's region from PATH.region.N, if there is one */
-int rt_dry_run_region(const char *image_path, uint32_t index, int fd, uint64_t size);
+/* golden.c: golden images (the file formats are described there) */
+struct rt_golden_saved {
+	const char *step;       /* on failure: "save", "freeze+save" or "write" */
+	size_t image_len;
+	uint32_t objects, nfds, nregions;
+	uint64_t region_bytes;  /* region contents stored, holes left out */
+	uint64_t freeze_ns;     /* freeze to thaw */
+	char **files;           /* "SIZE PATH" of every file written */
+	size_t nfiles;
+};
+/* Freeze, save, write PATH and PATH.region.N, thaw; force replaces existing files. */
+int rt_golden_save(struct baton_rt *rt, const char *path, bool force, struct rt_golden_saved *s,
+		   char *err, size_t errsize);
+void rt_golden_saved_free(struct rt_golden_saved *s);
+/* The control socket's SAVE request; the answer (SAVE_RESULT) goes into buf. */
+int rt_save_request(struct baton_rt *rt, const struct baton_msg *m, uint8_t *buf, size_t size,
+		    size_t *len);
+/* XXH64 of an image's bytes, which its region files record. */
+uint64_t rt_golden_image_hash(const void *image, size_t len);
+/* Writes region r, number index of the image, as a golden region file at path. */
+int rt_golden_region_write(const struct baton_region *r, uint32_t index, uint64_t image_hash,
+			   const char *path, uint64_t *stored, uint64_t *file_size);
+/* Loads golden region file PATH.region.INDEX into memfd, checked against ir and the image. */
+int rt_golden_region_load(const char *image_path, uint32_t index,
+			  const struct baton_image_region *ir, uint64_t image_hash, int memfd,
+			  uint64_t *stored, char *err, size_t errsize);
+/* The dry run's record: begun by baton_rt_start(), ended with its result, reported. */
+int rt_dry_begin(struct baton_rt *rt, const char *image);
+void rt_dry_free(struct rt_dry *dry);
+void rt_dry_finding(struct baton_rt *rt, uint16_t rule, const char *text);
+int rt_dry_end(struct baton_rt *rt, int result);
+int rt_dry_report(struct baton_rt *rt);
 
 /* exec.c */
 int rt_exec_upgrade(struct baton_rt *rt);

@@ -285,6 +285,31 @@ static void fill(struct baton_obj *o, struct baton_region *r, int fd)
 	assert_int_equal(baton_obj_set_region(o, "mem", r), 0);
 }
 
+/* Writes the image in buf to path, and region r (index 0 of it) beside it as a dry run reads it. */
+static void write_golden(const char *path, const void *buf, size_t len, struct baton_region *r)
+{
+	char rpath[PATH_MAX];
+	uint64_t stored, size;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	snprintf(rpath, sizeof(rpath), "%s.region.0", path);
+	assert_int_equal(rt_golden_region_write(r, 0, rt_golden_image_hash(buf, len), rpath, &stored,
+						&size), 0);
+	assert_int_equal(stored, 512);   /* one block holds "in the middle" */
+}
+
+static void unlink_golden(const char *path)
+{
+	char rpath[PATH_MAX];
+
+	snprintf(rpath, sizeof(rpath), "%s.region.0", path);
+	unlink(rpath);
+	unlink(path);
+}
+
 static int steps_run;
 
 static int kv_step(void *ctx, const struct baton_obj *in, struct baton_obj *out)
@@ -413,8 +438,8 @@ static void test_image_round_trip(void **state)
 	free(fds);
 	pfd = mkstemp(path);
 	assert_true(pfd >= 0);
-	assert_int_equal(write(pfd, buf, len), (ssize_t)len);
 	close(pfd);
+	write_golden(path, buf, len, r);
 	/* too small a buffer says so */
 	{
 		size_t l2, n2;
@@ -436,16 +461,20 @@ static void test_image_round_trip(void **state)
 	setenv("BATON_DRY_RUN_IMAGE", path, 1);
 	steps_run = restored = 0;
 	logged[0] = '\0';
+	expect_content = true;
 	if (baton_rt_start(rt2) != BATON_START_CHECKED)
 		fail_msg("dry run: %s", logged);
-	unsetenv("BATON_DRY_RUN_IMAGE");
+	expect_content = false;
+	assert_null(getenv("BATON_DRY_RUN_IMAGE"));   /* read once, then gone */
 	assert_int_equal(steps_run, 1);
 	assert_int_equal(restored, 1);
 	assert_int_equal(baton_rt_origin(rt2, &org), 0);
 	assert_true(org.restored);
 	assert_int_equal(org.generation, 5);
+	assert_true(baton_rt_dry_run(rt2));
+	assert_int_equal(baton_rt_dry_run_result(rt2), BATON_DRY_RUN_RESTORED);
 	baton_rt_free(rt2);
-	unlink(path);
+	unlink_golden(path);
 	free(buf);
 }
 
@@ -477,8 +506,8 @@ static void test_step_incomplete(void **state)
 	assert_int_equal(rt_image_write(rt, o, buf, 1 << 20, &h, &len, &fds, &nfds, err, sizeof(err)), 0);
 	free(fds);
 	pfd = mkstemp(path);
-	assert_int_equal(write(pfd, buf, len), (ssize_t)len);
 	close(pfd);
+	write_golden(path, buf, len, r);
 	rt_obj_free(o);
 	baton_rt_free(rt);
 
@@ -491,8 +520,10 @@ static void test_step_incomplete(void **state)
 	unsetenv("BATON_DRY_RUN_IMAGE");
 	assert_non_null(strstr(baton_rt_error(rt2), "upgrade step of handler test.kv from version 1 to 2 failed"));
 	assert_non_null(strstr(baton_rt_error(rt2), "was not set"));
+	/* the code of this release failed, not the image */
+	assert_int_equal(baton_rt_dry_run_result(rt2), BATON_DRY_RUN_FAILED);
 	baton_rt_free(rt2);
-	unlink(path);
+	unlink_golden(path);
 	free(buf);
 }
 
@@ -617,7 +648,8 @@ static void test_golden_image(void **state)
 	memcpy((char *)baton_region_base(golden_region) + region_size / 2, "in the middle", 14);
 	assert_int_equal(baton_rt_save_image(rt, path), 0);
 	assert_int_equal(stat(rpath, &st), 0);
-	assert_int_equal(st.st_size, region_size);
+	/* header, one extent of one 512-byte block, its bytes, the checksum */
+	assert_int_equal(st.st_size, 128 + 16 + 512 + 8);
 	assert_int_equal(baton_rt_save_image(rt, "/nonexistent/dir/x.dtb"), -ENOENT);
 	assert_non_null(strstr(baton_rt_error(rt), "/nonexistent/dir/x.dtb"));
 	baton_rt_free(rt);
