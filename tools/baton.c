@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "inspect", cmd_inspect, "validate an image file and print its header and objects" },
 	{ "upgrade", cmd_upgrade, "upgrade a running program to a new release, live" },
 	{ "status", cmd_status, "show a running program's release, generation and where its state came from" },
+	{ "save", cmd_save, "write a golden image of a running program (it serves on, unchanged)" },
 	{ "retire", cmd_retire, "say which read versions of a release are still needed and which can go" },
 	{ "plan", cmd_plan, "find the shortest chain of supported updates between two releases" },
 };

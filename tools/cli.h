@@ -25,6 +25,7 @@ int cmd_check(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_upgrade(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_save(int argc, char **argv);
 int cmd_retire(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int check_history(const char *dir, const char *new_path, _Bool json); /* check --history DIR NEW */
