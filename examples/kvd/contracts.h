@@ -41,6 +41,15 @@
 #define KVD_LISTENER "91465714-9d81-4d62-ab38-8f7f65526a7f"
 #define KVD_CONN "d157e552-ccc2-4604-b1c9-571c6bcd5e74"
 
+/*
+ * Whether a release that writes kvd.cache v2 still reads v1 (and has the
+ * step). Every shipped release does; the test suite builds a 1.1.0 without
+ * it to show that the supported 1.0.0 path then breaks.
+ */
+#ifndef KVD_READS_CACHE_V1
+#define KVD_READS_CACHE_V1 1
+#endif
+
 #if KVD_MAJOR == 0
 BATON_PROGRAM("kvd", KVD_MAJOR, KVD_MINOR, KVD_PATCH, BATON_SAME_BUILD, BATON_PATCH);
 #elif KVD_MAJOR == 1 && KVD_MINOR == 0
@@ -80,7 +89,12 @@ BATON_SCHEMA(KVD_CACHE, "kvd.cache", 2,
 	     BATON_FIELD_U32("lru_bump_interval"),
 	     BATON_FIELD_SCHEMA("stats", KVD_STATS, 1));
 
+#if KVD_READS_CACHE_V1
 BATON_HANDLER("kvd.cache", BATON_WRITES(KVD_CACHE, 2), BATON_READS(KVD_CACHE, 1, 2));
+#else
+/* A release that deleted the read of version 1 and its step (rule 7; tests). */
+BATON_HANDLER("kvd.cache", BATON_WRITES(KVD_CACHE, 2), BATON_READS(KVD_CACHE, 2));
+#endif
 #else
 BATON_HANDLER("kvd.cache", BATON_WRITES(KVD_CACHE, 1), BATON_READS(KVD_CACHE, 1));
 #endif

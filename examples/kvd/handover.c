@@ -12,6 +12,10 @@
  * region, which travels as its memfd), and at the commit kvd exits without
  * touching a socket: they belong to the successor now.
  *
+ * Dry run (a golden image, BATON_DRY_RUN_IMAGE or --dry-run): the same
+ * restore, from files, with placeholder fds that kvd leaves alone; then the
+ * checks of verify.c, and kvd exits with the outcome without serving.
+ *
  * New side: baton_rt_start() binds and restores every object before kvd
  * serves. Restore only reads: the region arrives read-only and is written
  * first after the commit, so a refused update leaves the old process's state
@@ -31,6 +35,7 @@
 
 #include "contracts.h"
 #include "handover.h"
+#include "verify.h"
 
 struct kvd_handover {
 	struct baton_rt *rt;
@@ -38,6 +43,8 @@ struct kvd_handover {
 	struct baton_region *buffers; /* connections' pending bytes, during an update */
 	bool have_cache;
 	char err[256];
+	struct kvd_restored dry;      /* a dry run: what it restored besides the cache */
+	int dry_status;               /* a dry run: the exit status */
 };
 
 static struct kvd_handover *hv_of(struct kvd_server *s)
@@ -179,7 +186,8 @@ static int cache_restore(void *ctx, const struct baton_obj *o)
 	KVD_COUNTERS_V1(KVD_X_LOAD)
 #undef KVD_X_LOAD
 #endif
-	if (hdr->limit_maxbytes != s->set.limit || hdr->item_size_max != s->set.item_size_max)
+	if (!baton_rt_dry_run(h->rt) &&
+	    (hdr->limit_maxbytes != s->set.limit || hdr->item_size_max != s->set.item_size_max))
 		kvd_log(4, "the adopted cache keeps its size (-m %" PRIu64 " MiB, -I %" PRIu64
 			   "); the options asked for -m %" PRIu64 " MiB, -I %" PRIu64,
 			hdr->limit_maxbytes >> 20, hdr->item_size_max, s->set.limit >> 20,
@@ -190,7 +198,7 @@ static int cache_restore(void *ctx, const struct baton_obj *o)
 	return 0;
 }
 
-#if KVD_CACHE_VERSION >= 2
+#if KVD_CACHE_VERSION >= 2 && KVD_READS_CACHE_V1
 /*
  * kvd.cache v1 to v2. The region is not touched (it is read-only here, and
  * the step must cost nothing per item): layout 2 reads a layout-1 region as
@@ -269,6 +277,22 @@ static int listener_restore(void *ctx, const struct baton_obj *o)
 	    (rc = baton_obj_take_fd(o, "fd", &fd)) < 0) {
 		kvd_log(3, "object %s: %s", baton_obj_key(o), strerror(-rc));
 		return rc;
+	}
+	if (port > 65535) {
+		close(fd);
+		kvd_log(3, "object %s: port %" PRIu64 " is no TCP port", baton_obj_key(o), port);
+		return -EINVAL;
+	}
+	if (baton_rt_dry_run(hv_of(s)->rt)) {
+		/* A placeholder, not a socket: remember what it was, listen on nothing. */
+		struct kvd_restored *d = &hv_of(s)->dry;
+
+		close(fd);
+		if (d->nlisteners == KVD_MAX_LISTENERS)
+			return -ENOSPC;
+		snprintf(d->listeners[d->nlisteners].addr, sizeof(d->listeners[0].addr), "%s", addr);
+		d->listeners[d->nlisteners++].port = (uint16_t)port;
+		return 0;
 	}
 	rc = kvd_listener_adopt(s, fd, addr, (uint16_t)port);
 	if (rc < 0) {
@@ -382,6 +406,20 @@ static int conn_restore(void *ctx, const struct baton_obj *o)
 		kvd_log(3, "object %s: %s", baton_obj_key(o), strerror(-rc));
 		return rc;
 	}
+	if (baton_rt_dry_run(h->rt)) {
+		/* A placeholder fd: no epoll, no client; the bytes are checked all the same. */
+		struct kvd_buf in = { 0 }, out = { 0 };
+
+		close(fd);
+		rc = get_buf(o, r, "input", &in);
+		if (rc == 0)
+			rc = get_buf(o, r, "output", &out);
+		kvd_buf_free(&in);
+		kvd_buf_free(&out);
+		if (rc == 0)
+			h->dry.nconns++;
+		return rc;
+	}
 	h->buffers = r;
 	c = kvd_conn_adopt(s, fd, id);
 	if (!c) {
@@ -454,6 +492,72 @@ static int cold_start(struct kvd_server *s, struct kvd_handover *h)
 	return kvd_listen(s);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Dry runs                                                                 */
+
+static void dry_check(void *ctx, const char *name, bool ok, const char *detail)
+{
+	struct kvd_handover *h = ctx;
+
+	baton_rt_dry_run_check(h->rt, name, ok, "%s", detail);
+}
+
+/*
+ * The image restored (BATON_START_CHECKED): do what a successor does after
+ * the commit, then check the cache on its own and, with --verify, against
+ * what its writer held. Nothing is served; kvd exits with the outcome.
+ */
+static int dry_run_checks(struct kvd_server *s, struct kvd_handover *h)
+{
+	struct baton_rt_origin origin;
+	char detail[400];
+	uint64_t live = 0;
+	int rc;
+
+	if (baton_rt_origin(h->rt, &origin) == 0) {
+		snprintf(h->dry.writer_program, sizeof(h->dry.writer_program), "%s", origin.program);
+		baton_release_format(&origin.release, h->dry.writer_release,
+				     sizeof(h->dry.writer_release));
+		h->dry.writer_generation = origin.generation - 1;
+	}
+	if (!h->have_cache) {
+		baton_rt_dry_run_check(h->rt, "kvd.cache", false, "the image holds no kvd.cache object");
+	} else {
+		kvd_store_upgrade_layout(&s->st);
+		s->st.now = kvd_now();
+		rc = kvd_verify_store(&s->st, &live, detail, sizeof(detail));
+		baton_rt_dry_run_check(h->rt, "kvd.store", rc == 0, "%s", detail);
+		if (s->set.verify)
+			kvd_verify_expect(s, &h->dry, s->set.verify, dry_check, h);
+	}
+	h->dry_status = baton_rt_dry_run_result(h->rt);
+	printf("kvd %s: dry run of the image of %s %s (generation %" PRIu64 "): %s: %" PRIu64
+	       " live items, %d listener(s), %u connection(s)%s\n",
+	       KVD_RELEASE, h->dry.writer_program, h->dry.writer_release, h->dry.writer_generation,
+	       h->dry_status ? "restored, but a check FAILED" : "restored and checked", live,
+	       h->dry.nlisteners, h->dry.nconns,
+	       s->set.verify ? "" : " (no --verify file: the cache was checked on its own only)");
+	fflush(stdout);
+	return KVD_DRY_RUN;
+}
+
+static const char *dry_outcome(int status)
+{
+	switch (status) {
+	case BATON_DRY_RUN_REFUSED: return "refused";
+	case BATON_DRY_RUN_UNREADABLE: return "the image is unreadable";
+	case BATON_DRY_RUN_FAILED: return "restore failed";
+	default: return "failed";
+	}
+}
+
+int kvd_handover_dry_status(struct kvd_server *s)
+{
+	struct kvd_handover *h = hv_of(s);
+
+	return h ? h->dry_status : BATON_DRY_RUN_FAILED;
+}
+
 int kvd_handover_start(struct kvd_server *s, int argc, char **argv)
 {
 	struct kvd_handover *h = calloc(1, sizeof(*h));
@@ -488,18 +592,23 @@ int kvd_handover_start(struct kvd_server *s, int argc, char **argv)
 	    (rc = baton_rt_register(h->rt, "kvd.listener", &listener)) < 0 ||
 	    (rc = baton_rt_register(h->rt, "kvd.conn", &conn)) < 0)
 		goto fail;
-#if KVD_CACHE_VERSION >= 2
+#if KVD_CACHE_VERSION >= 2 && KVD_READS_CACHE_V1
 	rc = baton_rt_register_step(h->rt, "kvd.cache", KVD_CACHE, 1, cache_v1_to_v2, NULL);
 	if (rc < 0)
 		goto fail;
 #endif
 	rc = baton_rt_start(h->rt);
+	if (rc < 0 && baton_rt_dry_run(h->rt)) {
+		h->dry_status = baton_rt_dry_run_result(h->rt);
+		printf("kvd %s: dry run: %s: %s\n", KVD_RELEASE, dry_outcome(h->dry_status),
+		       baton_rt_error(h->rt));
+		fflush(stdout);
+		return KVD_DRY_RUN;
+	}
 	if (rc < 0)
 		goto fail;
-	if (rc == BATON_START_CHECKED) {
-		kvd_log(6, "dry run: the stored image restores");
-		exit(0);
-	}
+	if (rc == BATON_START_CHECKED)
+		return dry_run_checks(s, h);
 	if (rc == BATON_START_COLD)
 		return cold_start(s, h);
 	/* Restored, and the predecessor has committed: the state is ours. */

@@ -14,9 +14,16 @@
 #include "kvd.h"
 
 #define KVD_COMMITTED 1
+#define KVD_DRY_RUN 2
 
-/* 0 (cold or restored; the server is ready to serve) or a negative errno. */
+/*
+ * 0 (cold or restored; the server is ready to serve), KVD_DRY_RUN (a dry
+ * run ended: exit with kvd_handover_dry_status(), serve nothing) or a
+ * negative errno.
+ */
 int kvd_handover_start(struct kvd_server *s, int argc, char **argv);
+/* After KVD_DRY_RUN: the exit status (enum baton_dry_run_result). */
+int kvd_handover_dry_status(struct kvd_server *s);
 /* The fd to poll, or -1 when upgrades are not served. */
 int kvd_handover_fd(struct kvd_server *s);
 /* 0, KVD_COMMITTED (the successor serves: exit now) or a negative errno. */

@@ -74,6 +74,7 @@ struct kvd_settings {
 	uint64_t item_size_max;      /* -I, bytes */
 	int verbose;                 /* -v */
 	const char *control;         /* --control */
+	const char *verify;          /* --verify: a dry run's expectations file */
 };
 
 struct kvd_buf {

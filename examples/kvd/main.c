@@ -33,6 +33,12 @@ static void usage(FILE *f)
 		"  -I, --max-item-size=SIZE   largest item, with k or m suffix (default: 1m)\n"
 		"  -v, --verbose              more messages; -vv for a line per connection\n"
 		"      --control=PATH         the control socket `baton upgrade PATH NEW` talks to\n"
+		"      --dry-run=IMAGE        restore a golden image (`baton save`) without serving,\n"
+		"                             check it and exit (BATON_DRY_RUN_IMAGE does the same)\n"
+		"      --verify=FILE          in a dry run, also check the cache against FILE, the\n"
+		"                             expectations written with the golden image\n"
+		"Exit status of a dry run: 0 restored and checked, 1 refused (path or binding),\n"
+		"2 the image is unreadable or damaged, 3 a step or restore failed, 4 a check failed.\n"
 		"  -V, --version              print the release and exit\n"
 		"  -h, --help                 this text\n");
 }
@@ -68,6 +74,8 @@ static int parse_args(struct kvd_settings *set, int argc, char **argv)
 		{ "max-item-size", required_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "control", required_argument, NULL, 'C' },
+		{ "dry-run", required_argument, NULL, 'D' },
+		{ "verify", required_argument, NULL, 'E' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -114,6 +122,14 @@ static int parse_args(struct kvd_settings *set, int argc, char **argv)
 		case 'C':
 			set->control = optarg;
 			break;
+		case 'D':
+			/* the runtime reads it in baton_rt_start() */
+			if (setenv("BATON_DRY_RUN_IMAGE", optarg, 1) < 0)
+				goto bad;
+			break;
+		case 'E':
+			set->verify = optarg;
+			break;
 		case 'V':
 			printf("kvd " KVD_RELEASE "\n");
 			return 1;
@@ -127,6 +143,10 @@ static int parse_args(struct kvd_settings *set, int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "kvd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (set->verify && !(getenv("BATON_DRY_RUN_IMAGE") && *getenv("BATON_DRY_RUN_IMAGE"))) {
+		fprintf(stderr, "kvd: --verify checks a dry run: give --dry-run IMAGE too\n");
 		return 2;
 	}
 	if (set->item_size_max * 2 > set->limit) {
@@ -171,6 +191,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = kvd_handover_start(&srv, argc, argv);
+	if (rc == KVD_DRY_RUN) {
+		rc = kvd_handover_dry_status(&srv);
+		kvd_handover_free(&srv);
+		return rc;
+	}
 	if (rc < 0)
 		return 1;
 	rc = kvd_serve(&srv);

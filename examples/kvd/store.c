@@ -115,6 +115,14 @@ int kvd_store_check(const void *base, uint64_t size, uint32_t max_layout, char *
 			 h->layout, max_layout);
 		return -EINVAL;
 	}
+	/* Each product and sum below is bounded first: the header may be damaged. */
+	if (h->page_size == 0 || h->pages_offset > size ||
+	    h->npages > (size - h->pages_offset) / h->page_size ||
+	    h->hash_offset > size || h->hash_buckets > (size - h->hash_offset) / 8) {
+		snprintf(err, errlen, "region geometry does not add up (size %llu)",
+			 (unsigned long long)size);
+		return -EINVAL;
+	}
 	end = h->pages_offset + h->npages * h->page_size;
 	if (h->region_size != size || end > size || h->hash_buckets == 0 ||
 	    (h->hash_buckets & (h->hash_buckets - 1)) ||
@@ -213,6 +221,13 @@ static bool item_dead(const struct kvd_store *st, const struct kvd_item *it, int
 		return true;
 	}
 	return false;
+}
+
+bool kvd_item_live(const struct kvd_store *st, const struct kvd_item *it)
+{
+	int why;
+
+	return !item_dead(st, it, &why);
 }
 
 void kvd_free(struct kvd_store *st, struct kvd_item *it)

@@ -194,6 +194,8 @@ uint64_t kvd_hash(const char *key, size_t nkey);
  */
 struct kvd_item *kvd_find(struct kvd_store *st, const char *key, size_t nkey, uint64_t hv,
 			  int *why_miss);
+/* Neither expired nor flushed at st->now. Reads only (a dry run's checks use it). */
+bool kvd_item_live(const struct kvd_store *st, const struct kvd_item *it);
 /* A read hit: marks it fetched and bumps it in the LRU. */
 void kvd_touch_lru(struct kvd_store *st, struct kvd_item *it);
 
