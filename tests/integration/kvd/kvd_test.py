@@ -815,6 +815,376 @@ def case_history(args, procs):
     _, _, doc = baton(args, "retire", "--json", hist, later, want=0)
     v1 = version_status(doc, 1)
     check(v1["status"] == "removable" and "1.0.0" in v1["releases"], "v1 not removable in 1.2.0")
+    if not args.variants:
+        return
+
+    # The same with real programs, and what their golden-image restores say.
+    nov1 = os.path.join(args.variants, "kvd-1.1.0-no-v1")
+    k12 = os.path.join(args.variants, "kvd-1.2.0")
+    gold = os.path.join(hist, "golden")
+    _, out, _ = baton(args, "check", "--history", hist, nov1, want=1)
+    check("kvd 1.0.0 -> kvd 1.1.0: refused" in out and "unbound" in out,
+          "a 1.1.0 built without the read of v1 passes the 1.0.0 path")
+    _, _, doc = baton(args, "retire", "--json", hist, nov1, want=1)
+    check(version_status(doc, 1)["status"] == "missing", "v1 not missing in that build")
+    rc, rep, _ = dry_run(procs, nov1, os.path.join(gold, "1.0.0", "kvd.image"),
+                         os.path.join(gold, "1.0.0", "expected.txt"))
+    check(rc == 1 and "unbound" in rules_of(rep["findings"]),
+          "that build does not refuse 1.0.0's golden image as unbound")
+    # 1.2.0 accepts only 1.1.x: v1 is removable, 1.1.0's golden image restores.
+    _, out, _ = baton(args, "check", "--history", hist, k12, want=0)
+    check("kvd 1.1.0 -> kvd 1.2.0: allowed" in out, "1.1.0 -> 1.2.0 not checked")
+    _, _, doc = baton(args, "retire", "--json", hist, k12, want=0)
+    v1 = version_status(doc, 1)
+    check(v1["status"] == "removable" and "1.0.0" in v1["releases"],
+          "v1 not removable in a built 1.2.0")
+    rc, rep, out = dry_run(procs, k12, os.path.join(gold, "1.1.0", "kvd.image"),
+                           os.path.join(gold, "1.1.0", "expected.txt"))
+    check(rc == 0, "1.2.0 does not restore 1.1.0's golden image: %s" % out[-1500:])
+    rc, rep, _ = dry_run(procs, k12, os.path.join(gold, "1.0.0", "kvd.image"))
+    check(rc == 1 and "path" in rules_of(rep["findings"]),
+          "1.2.0 does not refuse 1.0.0's golden image for its path")
+
+
+# --------------------------------------------------------------------------
+# Golden images (examples/kvd/history/golden): restored by every release that
+# accepts them, in a dry run that checks what they hold
+
+
+def xxh64(data, seed=0):
+    """XXH64, as the golden region files' checksum (to forge files that only it would pass)."""
+    P1, P2, P3, P4, P5 = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                          0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5)
+    M = (1 << 64) - 1
+
+    def rotl(x, r):
+        return ((x << r) | (x >> (64 - r))) & M
+
+    def rnd(acc, lane):
+        return (rotl((acc + lane * P2) & M, 31) * P1) & M
+
+    def merge(acc, val):
+        return (((acc ^ rnd(0, val)) * P1) + P4) & M
+
+    n, i = len(data), 0
+    if n >= 32:
+        v = [(seed + P1 + P2) & M, (seed + P2) & M, seed, (seed - P1) & M]
+        while i + 32 <= n:
+            for k in range(4):
+                v[k] = rnd(v[k], int.from_bytes(data[i + 8 * k:i + 8 * k + 8], "little"))
+            i += 32
+        h = (rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18)) & M
+        for k in range(4):
+            h = merge(h, v[k])
+    else:
+        h = (seed + P5) & M
+    h = (h + n) & M
+    while i + 8 <= n:
+        h = (rotl(h ^ rnd(0, int.from_bytes(data[i:i + 8], "little")), 27) * P1 + P4) & M
+        i += 8
+    if i + 4 <= n:
+        h = (rotl(h ^ (int.from_bytes(data[i:i + 4], "little") * P1 & M), 23) * P2 + P3) & M
+        i += 4
+    while i < n:
+        h = (rotl(h ^ (data[i] * P5 & M), 11) * P1) & M
+        i += 1
+    h = ((h ^ (h >> 33)) * P2) & M
+    h = ((h ^ (h >> 29)) * P3) & M
+    return h ^ (h >> 32)
+
+
+def golden_dir(args):
+    return os.path.join(args.history, "golden")
+
+
+def golden_releases(args):
+    d = golden_dir(args)
+    out = sorted(r for r in os.listdir(d) if os.path.exists(os.path.join(d, r, "kvd.image")))
+    check(out, "no golden images in %s" % d)
+    return out
+
+
+def readers(args):
+    """Every kvd build: the releases, and the test's variants of them."""
+    out = {}
+    for d in (args.kvd_dir, args.variants):
+        for n in sorted(os.listdir(d) if d else []):
+            p = os.path.join(d, n)
+            if n.startswith("kvd-") and not n.endswith(".p") and os.access(p, os.X_OK) \
+                    and os.path.isfile(p):
+                out[n] = p
+    return out
+
+
+def dry_run(procs, exe, image, expected=None, name="dry"):
+    """kvd --dry-run IMAGE [--verify FILE]; returns (exit status, report, output)."""
+    report = os.path.join(procs.tmp, "%s-%d.json" % (name, random.randrange(1 << 30)))
+    argv = [exe, "--dry-run", image] + (["--verify", expected] if expected else [])
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60,
+                       env=dict(os.environ, BATON_DRY_RUN_REPORT=report),
+                       preexec_fn=no_core_dumps)
+    out = p.stdout.decode(errors="replace")
+    check(p.returncode >= 0, "%s crashed (signal %d) on %s:\n%s"
+          % (os.path.basename(exe), -p.returncode, image, out[-2000:]))
+    doc = None
+    if os.path.exists(report):
+        with open(report) as f:
+            doc = json.load(f)
+    check(doc is not None, "%s wrote no dry-run report for %s:\n%s" % (exe, image, out[-2000:]))
+    check(doc["exit_status"] == p.returncode, "the report says %s, kvd exited %d"
+          % (doc["exit_status"], p.returncode))
+    return p.returncode, doc, out
+
+
+def rules_of(findings):
+    return sorted(set(f["rule"] or "" for f in findings))
+
+
+def case_golden(args, procs):
+    """Every golden image, into every kvd build: restored and verified exactly when the
+    reader's policy and catalog accept it, refused with the reason otherwise."""
+    gold = golden_releases(args)
+    restored = {}
+    for g in gold:
+        _, _, doc = baton(args, "inspect", "--json", os.path.join(golden_dir(args), g, "kvd.image"),
+                          want=0)
+        check(doc["program"] == "kvd" and doc["release"] == g,
+              "golden/%s holds an image of %s %s" % (g, doc["program"], doc["release"]))
+        check(all(os.path.getsize(os.path.join(golden_dir(args), g, f)) < (1 << 20)
+                  for f in os.listdir(os.path.join(golden_dir(args), g))),
+              "golden/%s: a file of 1 MiB or more" % g)
+    for name, exe in readers(args).items():
+        _, _, hist = baton(args, "check", "--json", "--history", args.history, exe)
+        paths = {p["from"]: p["ok"] for p in hist["paths"]}
+        for g in gold:
+            image = os.path.join(golden_dir(args), g, "kvd.image")
+            expected = os.path.join(golden_dir(args), g, "expected.txt")
+            # What the reader's catalog and policy say about this very image.
+            rc, _, bind = baton(args, "inspect", "--json", "--catalog", exe, image)
+            check(rc in (0, 1), "inspect --catalog %s %s exited %d" % (name, g, rc))
+            accepted = bind["ok"]
+            if g in paths and g != hist["to"]:
+                check(accepted == paths[g], "%s: check --history says %s -> %s %s, the image %s"
+                      % (name, g, hist["to"], "passes" if paths[g] else "fails",
+                         "binds" if accepted else "does not"))
+            rc, rep, out = dry_run(procs, exe, image, expected, "%s-%s" % (name, g))
+            log("%s <- golden %s: exit %d (%s)" % (name, g, rc, rep["result"]))
+            if accepted:
+                check(rc == 0 and rep["ok"], "%s does not restore golden %s (%s): %s"
+                      % (name, g, rep["result"], out[-1500:]))
+                check(all(o["restored"] for o in rep["objects"]), "an object not restored")
+                check({c["name"] for c in rep["checks"]} >= {
+                    "kvd.store", "kvd.expect.writer", "kvd.expect.items", "kvd.expect.absent",
+                    "kvd.expect.counters", "kvd.expect.header", "kvd.expect.listeners"},
+                    "checks missing from the report: %s" % rep["checks"])
+                check(rep["writer"]["release"] == g, "the report's writer")
+                restored[(name, g)] = rep
+            else:
+                check(rc == 1 and rep["result"] == "refused",
+                      "%s: golden %s is not accepted, but the dry run ended %d (%s)"
+                      % (name, g, rc, rep["result"]))
+                want = rules_of(bind["findings"])
+                check(rules_of(rep["findings"]) == want, "%s <- %s: the dry run refuses for %s, "
+                      "inspect for %s" % (name, g, rules_of(rep["findings"]), want))
+                check(all(not o["restored"] for o in rep["objects"]), "restored while refused")
+    # What the support model says, seen in the results (not vacuous):
+    r = restored.get(("kvd-1.1.0", "1.0.0"))
+    check(r is not None, "kvd 1.1.0 does not restore 1.0.0's golden image")
+    cache = [o for o in r["objects"] if o["contract_name"] == "kvd.cache"][0]
+    check(cache["version"] == 1 and cache["restored_version"] == 2 and
+          cache["steps"] == [{"from": 1, "to": 2}], "1.0.0 -> 1.1.0 without the v1 -> v2 step")
+    check(("kvd-1.0.0", "0.9.0") in restored, "kvd 1.0.0 does not restore 0.9.0's golden image")
+    rc, rep, _ = dry_run(procs, kvd_exe(args, "1.1.0"),
+                         os.path.join(golden_dir(args), "0.9.0", "kvd.image"))
+    check(rc == 1 and "path" in rules_of(rep["findings"]),
+          "0.9.0's golden image is not refused by 1.1.0 for its path")
+    log("%d golden restores passed" % len(restored))
+
+
+def copy_golden(args, procs, release, name):
+    src = os.path.join(golden_dir(args), release)
+    dst = os.path.join(procs.tmp, name)
+    shutil.copytree(src, dst)
+    return os.path.join(dst, "kvd.image"), os.path.join(dst, "expected.txt")
+
+
+def region_extents(path):
+    """(header, [(offset, length, position in the file)]) of a golden region file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:16] == b"baton,region-v1\0", "%s is no golden region file" % path)
+    n = int.from_bytes(data[32:40], "big")
+    pos = 128 + 16 * n
+    ext = []
+    for i in range(n):
+        off = int.from_bytes(data[128 + 16 * i:136 + 16 * i], "big")
+        ln = int.from_bytes(data[136 + 16 * i:144 + 16 * i], "big")
+        ext.append((off, ln, pos))
+        pos += ln
+    return data, ext
+
+
+def forge(path, changes):
+    """Writes changes {region offset: bytes} into a region file and reseals its checksum."""
+    data, ext = region_extents(path)
+    data = bytearray(data)
+    for off, b in changes.items():
+        for e_off, e_len, pos in ext:
+            if e_off <= off and off + len(b) <= e_off + e_len:
+                data[pos + off - e_off:pos + off - e_off + len(b)] = b
+                break
+        else:
+            raise Fail("offset %d is not stored in %s" % (off, path))
+    data[-8:] = xxh64(bytes(data[:-8])).to_bytes(8, "big")
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def case_golden_damaged(args, procs):
+    """Damaged golden images are refused (exit 2) or fail the checks (3, 4); kvd never crashes."""
+    k11 = kvd_exe(args, "1.1.0")
+    gold = golden_releases(args)
+    img, exp = copy_golden(args, procs, "1.0.0", "ok")
+    rc, rep, _ = dry_run(procs, k11, img, exp)
+    check(rc == 0, "the copy of 1.0.0's golden image does not restore")
+    region = img + ".region.0"
+    with open(region, "rb") as f:
+        pristine = f.read()
+    with open(img, "rb") as f:
+        pristine_image = f.read()
+    data, ext = region_extents(region)
+
+    def restore():
+        with open(region, "wb") as f:
+            f.write(pristine)
+        with open(img, "wb") as f:
+            f.write(pristine_image)
+
+    def expect(status, words, what):
+        rc, rep, out = dry_run(procs, k11, img, exp)
+        # the report, and kvd's own words (a handler's reason is in its log)
+        text = json.dumps(rep["findings"]) + json.dumps(rep["checks"]) + out
+        check(rc == status, "%s: exit %d (%s), expected %d:\n%s" % (what, rc, rep["result"],
+                                                                   status, out[-1500:]))
+        check(words in text, "%s: \"%s\" not in the report: %s" % (what, words, text[:600]))
+        log("%-42s exit %d (%s)" % (what, rc, rep["result"]))
+        restore()
+
+    # The files themselves: refused before anything is restored (2).
+    big = max(ext, key=lambda e: e[1])
+    with open(region, "r+b") as f:
+        f.seek(big[2] + big[1] // 2)
+        b = f.read(1)
+        f.seek(big[2] + big[1] // 2)
+        f.write(bytes([b[0] ^ 0x40]))
+    expect(2, "checksum mismatch", "one bit of the region file")
+    os.truncate(region, len(pristine) - 1000)
+    expect(2, "truncated", "the region file truncated")
+    os.unlink(region)
+    expect(2, "No such file", "the region file missing")
+    other = [g for g in gold if g != "1.0.0"][0]
+    shutil.copy(os.path.join(golden_dir(args), other, "kvd.image.region.0"), region)
+    expect(2, "mixed", "the region file of golden %s" % other)
+    with open(img, "r+b") as f:
+        f.seek(len(pristine_image) // 2)
+        b = f.read(1)
+        f.seek(len(pristine_image) // 2)
+        f.write(bytes([b[0] ^ 1]))
+    expect(2, "checksum", "one bit of the image")
+    os.truncate(img, 100)
+    expect(2, img, "the image truncated")
+
+    # Valid files of a damaged cache (checksum resealed): the checks catch it.
+    forge(region, {0: b"XXXXXXXX"})
+    expect(3, "not a kvd cache", "the cache's magic")
+    # A hash bucket pointing into nowhere (the table: 8-byte offsets after the
+    # 16 KiB header, 32768 of them with -m 16; store.h).
+    hash_off, hash_end, bucket = 16384, 16384 + 32768 * 8, None
+    for off, ln, pos in ext:
+        for k in range(max(off, hash_off), min(off + ln, hash_end), 8):
+            if any(data[pos + k - off:pos + k - off + 8]):
+                bucket = k
+                break
+        if bucket:
+            break
+    check(bucket, "no stored hash bucket found")
+    forge(region, {bucket: (0x7FFFFFFFFFFF0000).to_bytes(8, "little")})
+    expect(4, "kvd.store", "a hash chain into nowhere")
+    # A bucket pointing at itself would loop: the walk is bounded by the count.
+    forge(region, {bucket: bucket.to_bytes(8, "little")})
+    expect(4, "kvd.store", "a hash chain into the hash table")
+    # Four bytes of a value: found by its digest.
+    forge(region, {big[0] + big[1] // 2: b"\x00\xff\x00\xff"})
+    expect(4, "differ", "four bytes of the largest value")
+    # The expectations themselves: a value the writer never held.
+    with open(exp) as f:
+        lines = f.read().split("\n")
+    bad = [i for i, ln in enumerate(lines) if ln.startswith("item golden:01 ")][0]
+    parts = lines[bad].split(" ")
+    parts[-1] = "%016x" % (int(parts[-1], 16) ^ 1)
+    lines[bad] = " ".join(parts)
+    with open(exp, "w") as f:
+        f.write("\n".join(lines))
+    expect(4, "golden:01", "an expectation the cache does not meet")
+
+
+def case_golden_save(args, procs):
+    """`baton save` from a live kvd with a client mid-request: kvd serves on unchanged, the
+    image restores in a dry run with the connection's bytes, and is not overwritten."""
+    k11 = kvd_exe(args, "1.1.0")
+    kvd = Kvd(procs, k11, mem=16)
+    load(kvd, 200)
+    half = kvd.client()
+    half.send(b"set half 3 0 10\r\nabc")       # the rest after the save
+    time.sleep(0.2)
+    path = os.path.join(procs.tmp, "live.image")
+    rc, out, doc = baton(args, "save", "--json", kvd.control, path, want=0)
+    check(doc["ok"] and doc["release"] == "1.1.0" and doc["objects"] >= 3, "save --json")
+    check(any(f["kind"] == "socket" and not f["stored"] for f in doc["fds"]),
+          "the listener and client sockets are not reported as not stored")
+    check(doc["regions"] and all(r["stored"] > 0 for r in doc["regions"]), "regions stored")
+    check(doc["freeze_ms"] > 0, "the freeze was not timed")
+    # kvd goes on as if nothing happened: the same client finishes its request.
+    half.send(b"defghij\r\n")
+    check(half.line() == b"STORED", "the half-sent set after the save")
+    check(half.get(b"half") == b"abcdefghij", "the value after the save")
+    check(verify_all(kvd, 200) == 0, "keys changed by the save")
+    check(kvd.stats()["baton_generation"] == "0", "the save changed the generation")
+    # Written once: not replaced without --force.
+    rc, _, _ = baton(args, "save", kvd.control, path, want=2)
+    rc, _, _ = baton(args, "save", "--force", kvd.control, path, want=0)
+    half.close()
+    # The first save held the client and its 20 pending bytes.
+    rc, rep, out = dry_run(procs, k11, path)
+    check(rc == 0, "the saved image does not restore: %s" % out[-1500:])
+    conns = [o for o in rep["objects"] if o["contract_name"] == "kvd.conn"]
+    check(conns and all(o["restored"] for o in conns), "no kvd.conn restored in the dry run")
+    check(any(f["stands_in"] == "/dev/null" for f in rep["fds"]), "no placeholder fd")
+    # The dry run changed nothing it read.
+    rc2, rep2, _ = dry_run(procs, k11, path)
+    check(rc2 == 0 and rep2["regions"] == rep["regions"], "a second dry run differs")
+
+
+def case_golden_fresh(args, procs):
+    """make-golden, run now with every release built: each writes and restores its own
+    image (make-golden checks that), and the next release restores it too."""
+    out = os.path.join(procs.tmp, "golden")
+    p = subprocess.run([sys.executable, os.path.join(args.history, "make-golden"),
+                        "--kvd-dir", args.kvd_dir, "--baton", args.baton, "--out", out],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=180)
+    log(p.stdout.decode(errors="replace")[-3000:])
+    check(p.returncode == 0, "make-golden failed")
+    for r in os.listdir(out):
+        for f in ("kvd.image", "kvd.image.region.0", "expected.txt"):
+            check(os.path.getsize(os.path.join(out, r, f)) < (1 << 20), "%s/%s too big" % (r, f))
+    rc, rep, o = dry_run(procs, kvd_exe(args, "1.1.0"), os.path.join(out, "1.0.0", "kvd.image"),
+                         os.path.join(out, "1.0.0", "expected.txt"))
+    check(rc == 0, "1.1.0 does not restore a fresh 1.0.0 image: %s" % o[-1500:])
+    # Written once: running it again keeps every folder.
+    p = subprocess.run([sys.executable, os.path.join(args.history, "make-golden"),
+                        "--kvd-dir", args.kvd_dir, "--baton", args.baton, "--out", out,
+                        "--release", "1.0.0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    check(p.returncode == 1 and b"written once" in p.stdout, "make-golden replaced an image")
 
 
 CASES = {
@@ -825,6 +1195,10 @@ CASES = {
     "rollback": case_rollback,
     "takeover": case_takeover,
     "history": case_history,
+    "golden": case_golden,
+    "golden-damaged": case_golden_damaged,
+    "golden-save": case_golden_save,
+    "golden-fresh": case_golden_fresh,
 }
 
 
@@ -835,6 +1209,7 @@ def main():
     ap.add_argument("--baton")
     ap.add_argument("--history", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "examples", "kvd", "history"))
+    ap.add_argument("--variants", help="where the test builds of kvd variants are")
     ap.add_argument("--keep", action="store_true", help="keep the logs folder")
     args = ap.parse_args()
 
