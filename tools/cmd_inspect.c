@@ -161,7 +161,37 @@ struct inspect {
 	const struct baton_catalog *cat;   /* NULL without --catalog */
 	bool json;
 	FILE *out;
+	/*
+	 * The fd and region tables, read once in order: objects refer to them
+	 * by index, and looking an entry up by index walks the table from its
+	 * start (a handover of thousands of connections has thousands of fds).
+	 */
+	struct baton_image_fd *fds;
+	struct baton_image_region *regions;
 };
+
+/* Reads both tables with the image's iterators. 0, or -ENOMEM / -EBADMSG. */
+static int load_tables(struct inspect *in)
+{
+	struct baton_image_iter it = { .node = -1 };
+	uint32_t n = 0;
+	int rc;
+
+	in->fds = calloc(in->img->nfds ? in->img->nfds : 1, sizeof(*in->fds));
+	in->regions = calloc(in->img->nregions ? in->img->nregions : 1, sizeof(*in->regions));
+	if (!in->fds || !in->regions)
+		return -ENOMEM;
+	while (n < in->img->nfds && (rc = baton_image_next_fd(in->img, &it, &in->fds[n])) > 0)
+		n++;
+	if (n != in->img->nfds)
+		return -EBADMSG;
+	it.node = -1;
+	n = 0;
+	while (n < in->img->nregions &&
+	       (rc = baton_image_next_region(in->img, &it, &in->regions[n])) > 0)
+		n++;
+	return n == in->img->nregions ? 0 : -EBADMSG;
+}
 
 static void print_hex(FILE *out, const uint8_t *v, size_t len, size_t max)
 {
@@ -279,7 +309,8 @@ static void print_fd_ref(const struct inspect *in, uint32_t index)
 	const char *kind;
 
 	fprintf(in->out, "fd %u", index);
-	if (baton_image_get_fd(in->img, index, &fd) == 0) {
+	if (index < in->img->nfds) {
+		fd = in->fds[index];
 		kind = baton_fd_kind_name(fd.kind);
 		fprintf(in->out, " (%s%s%s)", kind ? kind : "?", fd.name[0] ? " " : "", fd.name);
 	}
@@ -287,12 +318,14 @@ static void print_fd_ref(const struct inspect *in, uint32_t index)
 
 static void print_region_ref(const struct inspect *in, uint32_t index)
 {
-	struct baton_image_region r;
+	const struct baton_image_region *r;
 
 	fprintf(in->out, "region %u", index);
-	if (baton_image_get_region(in->img, index, &r) == 0)
-		fprintf(in->out, " (fd %u, %" PRIu64 " bytes%s%s)", r.fd, r.size,
-			r.name[0] ? ", " : "", r.name);
+	if (index >= in->img->nregions)
+		return;
+	r = &in->regions[index];
+	fprintf(in->out, " (fd %u, %" PRIu64 " bytes%s%s)", r->fd, r->size, r->name[0] ? ", " : "",
+		r->name);
 }
 
 /* A value of a known type, checked by baton_image_check_fields() already. */
@@ -687,8 +720,7 @@ static void print_tables(const struct inspect *in)
 		struct baton_image_fd fd;
 		const char *kind;
 
-		if (baton_image_get_fd(in->img, i, &fd) < 0)
-			continue;
+		fd = in->fds[i];
 		kind = baton_fd_kind_name(fd.kind);
 		fprintf(in->out, "fd %u: %s%s%s\n", i, kind ? kind : "?", fd.name[0] ? " " : "",
 			fd.name);
@@ -696,8 +728,7 @@ static void print_tables(const struct inspect *in)
 	for (i = 0; i < in->img->nregions; i++) {
 		struct baton_image_region r;
 
-		if (baton_image_get_region(in->img, i, &r) < 0)
-			continue;
+		r = in->regions[i];
 		fprintf(in->out, "region %u: fd %u, %" PRIu64 " bytes%s%s\n", i, r.fd, r.size,
 			r.name[0] ? ", " : "", r.name);
 	}
@@ -713,10 +744,9 @@ static struct json_object *json_tables(const struct inspect *in, struct json_obj
 		struct baton_image_fd fd;
 		const char *kind;
 
-		if (!e || baton_image_get_fd(in->img, i, &fd) < 0) {
-			json_object_put(e);
+		if (!e)
 			continue;
-		}
+		fd = in->fds[i];
 		kind = baton_fd_kind_name(fd.kind);
 		json_object_object_add(e, "kind", json_object_new_string(kind ? kind : "unknown"));
 		json_object_object_add(e, "name", json_object_new_string(fd.name));
@@ -726,10 +756,9 @@ static struct json_object *json_tables(const struct inspect *in, struct json_obj
 		struct json_object *e = json_object_new_object();
 		struct baton_image_region r;
 
-		if (!e || baton_image_get_region(in->img, i, &r) < 0) {
-			json_object_put(e);
+		if (!e)
 			continue;
-		}
+		r = in->regions[i];
 		json_object_object_add(e, "fd", json_object_new_int64(r.fd));
 		json_object_object_add(e, "size", json_object_new_uint64(r.size));
 		json_object_object_add(e, "name", json_object_new_string(r.name));
@@ -825,6 +854,13 @@ int cmd_inspect(int argc, char **argv)
 		goto out;
 	}
 	in.img = &img;
+	rc = load_tables(&in);
+	if (rc < 0) {
+		fprintf(stderr, "baton inspect: %s: %s\n", path,
+			rc == -ENOMEM ? "out of memory" : "the fd or region table cannot be read");
+		rc = rc == -ENOMEM ? BATON_EXIT_USAGE : BATON_EXIT_FINDINGS;
+		goto out;
+	}
 
 	if (in.cat) {
 		bindings = calloc(img.nobjects ? img.nobjects : 1, sizeof(*bindings));
@@ -906,6 +942,8 @@ out:
 	json_object_put(jo);
 	report_findings_free(&findings);
 	free(bindings);
+	free(in.fds);
+	free(in.regions);
 	free(buf);
 	if (cf)
 		baton_catalog_file_free(cf);
