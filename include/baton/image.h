@@ -147,8 +147,11 @@ uint64_t baton_decode_scalar(uint32_t type, const uint8_t *in);
 /*
  * A validated view of an image in buf (8-byte aligned, as libfdt requires;
  * len is the exact image size). Opening checks, in this order: the size and
- * DTB header against len, the checksum, the whole tree (every tag and length,
- * the shape, fdt_check_full), the root compatible, the header properties, the fd
+ * DTB header against len (the blocks inside the image), the checksum, no
+ * memory reservations, the whole tree in one walk of its own (every tag,
+ * length and property name, and the shape: this covers everything libfdt's
+ * fdt_check_full() checks, which is not called; docs/image-format.md §5.1),
+ * the root compatible, the header properties, the fd
  * and region tables, and every object node's properties (key, contract,
  * version, handler, fingerprint, flags, fd references). Field values are
  * checked against a schema by baton_image_check_fields(). After a successful
