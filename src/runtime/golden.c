@@ -697,11 +697,12 @@ int rt_save_request(struct baton_rt *rt, const struct baton_msg *m, uint8_t *buf
 {
 	struct baton_msg_writer w;
 	struct rt_golden_saved s = { 0 };
-	char path[PATH_MAX], err[BATON_MESSAGE_MAX] = "";
+	char path[PATH_MAX] = "", err[BATON_MESSAGE_MAX] = "";
 	uint32_t force = 0;
 	int rc;
 
 	if (baton_msg_get_str(m, BATON_TAG_PATH, path, sizeof(path)) < 0) {
+		path[0] = '\0';
 		rc = -ENAMETOOLONG;
 		snprintf(err, sizeof(err), "the path is too long");
 	} else if (path[0] != '/') {

@@ -343,6 +343,19 @@ static void test_save_request(void **state)
 	/* relative paths mean nothing to a program with another cwd */
 	request_save(rt, ctl, "gold.image", false, buf, &m);
 	assert_int_equal(status_of(&m), -EINVAL);
+	/* nor do paths longer than a path may be */
+	{
+		static char longp[BATON_MSG_TEXT_MAX + 1];
+
+		memset(longp, 'x', BATON_MSG_TEXT_MAX);
+		longp[0] = '/';
+		request_save(rt, ctl, longp, false, buf, &m);
+		assert_int_equal(status_of(&m), -ENAMETOOLONG);
+		longp[PATH_MAX - 20] = '\0';
+		request_save(rt, ctl, longp, false, buf, &m);
+		assert_int_equal(status_of(&m), -ENAMETOOLONG);
+		assert_int_equal(app.freezes, 2);
+	}
 
 	/* a save that fails thaws and says where */
 	app.save_fails = -EIO;
