@@ -149,7 +149,7 @@ static void print_human(const char *path, const struct baton_msg *m, const struc
 		sp = strchr(text, ' ');
 		if (sp)
 			*sp++ = '\0';
-		printf("  %-12s bytes  %s\n", text, sp ? sp : "?");
+		printf("  %10s bytes  %s\n", text, sp ? sp : "?");
 	}
 	printf("  %u object%s; region contents stored: %" PRIu64 " bytes (holes and zeros left out)\n",
 	       objects, objects == 1 ? "" : "s", bytes);

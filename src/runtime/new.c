@@ -23,6 +23,11 @@
  * COMMIT; ABORT releases everything and returns an error. End of stream
  * without ABORT means the predecessor died: if its pid is gone this process
  * takes over (and says so in the log), since nobody else serves.
+ *
+ * A dry run (BATON_DRY_RUN_IMAGE, rt_dry_run() at the end of this file)
+ * takes the same restore path from files: the image and its golden region
+ * files (golden.c), /dev/null for every other fd, no predecessor to answer;
+ * what happens to every object is recorded for its report.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -34,6 +34,9 @@
  * ABORT where it can, kills and reaps the child, thaws the program and
  * answers the requester with the reasons. Nothing of the program's state was
  * changed by save, so it goes on serving as it was.
+ *
+ * The control socket also answers STATUS, and SAVE: freeze, save and write a
+ * golden image to files, thaw (golden.c), all within one dispatch.
  */
 #include <errno.h>
 #include <fcntl.h>
