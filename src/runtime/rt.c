@@ -50,17 +50,14 @@ static void rt_vlog(struct baton_rt *rt, int level, const char *fmt, va_list ap)
 static void rt_vlog(struct baton_rt *rt, int level, const char *fmt, va_list ap)
 {
 	char msg[BATON_MESSAGE_MAX + 256];
-	int n;
 
-	n = snprintf(msg, sizeof(msg), "%s %s[%d]: ", rt->name[0] ? rt->name : "baton",
-		     rt->release, (int)getpid());
-	if (n < 0)
-		n = 0;
-	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* a program's own logger says who it is; the default one says it here */
 	if (rt->log_fn)
 		rt->log_fn(rt->log_ctx, level, msg);
 	else
-		fprintf(stderr, "%s: %s\n", level_name(level), msg);
+		fprintf(stderr, "%s %s[%d]: %s: %s\n", rt->name[0] ? rt->name : "baton",
+			rt->release, (int)getpid(), level_name(level), msg);
 }
 
 void rt_log(struct baton_rt *rt, int level, const char *fmt, ...)
