@@ -195,7 +195,7 @@ int rt_exec_upgrade(struct baton_rt *rt)
 	struct rt_update *u = &rt->up;
 	char err[BATON_MESSAGE_MAX], *list = NULL, *extra[2] = { NULL, NULL };
 	char **env = NULL, **env2 = NULL;
-	int image_fd = -1, *fds = NULL, old_fd = -1, argv_fd = -1, rc;
+	int image_fd = -1, *fds = NULL, *fd_flags = NULL, old_fd = -1, argv_fd = -1, rc;
 	size_t image_len = 0, nfds = 0, i, k;
 	uint64_t t;
 
@@ -210,8 +210,10 @@ int rt_exec_upgrade(struct baton_rt *rt)
 	argv_fd = argv_memfd(rt->argv);
 	list = fd_list(fds, nfds);
 	env = rt_child_env(NULL, extra);
+	/* the table's fds are the program's own (baton_obj_set_fd): their flags go back as they were */
+	fd_flags = malloc((nfds ? nfds : 1) * sizeof(*fd_flags));
 	rc = -ENOMEM;
-	if (old_fd < 0 || argv_fd < 0 || !list || !env)
+	if (old_fd < 0 || argv_fd < 0 || !list || !env || !fd_flags)
 		goto fail;
 	for (k = 0; env[k]; k++)
 		;
@@ -232,8 +234,10 @@ int rt_exec_upgrade(struct baton_rt *rt)
 	set_cloexec(image_fd, false);
 	set_cloexec(old_fd, false);
 	set_cloexec(argv_fd, false);
-	for (i = 0; i < nfds; i++)
+	for (i = 0; i < nfds; i++) {
+		fd_flags[i] = fcntl(fds[i], F_GETFD);
 		set_cloexec(fds[i], false);
+	}
 	if (rt->ctl_listener >= 0)
 		set_cloexec(rt->ctl_listener, false);
 	if (u->client)
@@ -249,8 +253,9 @@ int rt_exec_upgrade(struct baton_rt *rt)
 	snprintf(err, sizeof(err), "exec: execve(%.256s): %s; nothing was replaced", u->program,
 		 strerror(errno));
 	set_cloexec(image_fd, true);
-	for (i = 0; i < nfds; i++)
-		set_cloexec(fds[i], true);
+	for (i = nfds; i-- > 0;)   /* backwards: an fd listed twice gets its first, original flags */
+		if (fd_flags[i] >= 0)
+			fcntl(fds[i], F_SETFD, fd_flags[i]);
 	if (rt->ctl_listener >= 0)
 		set_cloexec(rt->ctl_listener, true);
 	if (u->client)
@@ -268,6 +273,7 @@ out:
 	free(extra[1]);
 	free(list);
 	free(fds);
+	free(fd_flags);
 	if (image_fd >= 0)
 		close(image_fd);
 	if (old_fd >= 0)

@@ -450,7 +450,7 @@ class Exec(Base):
 class Faults(Base):
     # point[:pass] in the old process; every one leaves it serving
     OLD = ["memfd_create:2", "mmap:2", "seal", "sendmsg", "spawn", "pidfd_open",
-           "timerfd", "socket", "dup"]
+           "timerfd", "socket", "fcntl"]
     # in the successor (BATON_FAULT_CHILD)
     NEW = ["mmap", "recvmsg", "sendmsg"]
 
