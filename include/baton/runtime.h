@@ -78,7 +78,19 @@ int baton_obj_set_string(struct baton_obj *o, const char *field, const char *s, 
 int baton_obj_set_array(struct baton_obj *o, const char *field, const void *elems, size_t n);
 /* SCHEMA: the nested object to fill. */
 int baton_obj_nested(struct baton_obj *o, const char *field, struct baton_obj **n);
-/* FD: the fd is duplicated when the image is sent; the caller keeps its own. */
+/*
+ * FD. In a handler's save (the old side), the fd's number is recorded, not
+ * a duplicate: the fd must stay open, and stay the same file, until the
+ * update commits or is cancelled. The program is frozen meanwhile; after
+ * the commit it exits, after a cancel it thaws with its fds as they were:
+ * baton never closes it, on commit, on cancel or on an error. Setting a
+ * field again replaces the number. The fd is sent once for each fd field
+ * it is set in, and the successor gets a descriptor of its own for each.
+ * An fd that is not open when the image is built cancels the update.
+ * In an upgrade step (the new side, before baton_rt_start() returns), the
+ * object keeps a duplicate and the caller keeps its own: a step takes the
+ * fd from the older object, sets it on the newer one and closes it.
+ */
 int baton_obj_set_fd(struct baton_obj *o, const char *field, int fd);
 int baton_obj_set_region(struct baton_obj *o, const char *field, struct baton_region *r);
 
