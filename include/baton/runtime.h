@@ -178,7 +178,9 @@ struct baton_rt_options {
 	uint32_t timeout_ms;          /* deadline per handoff step; 0: 10000 */
 	int upgrade_signal;           /* a signal that upgrades to upgrade_program; 0: none */
 	const char *upgrade_program;  /* for the signal; NULL: this program's own path */
-	void (*log)(void *ctx, int level, const char *msg);  /* NULL: stderr */
+	/* One line of the runtime's log, without a prefix or newline (the program's
+	 * logger adds its own); NULL: stderr, prefixed with program, release, pid. */
+	void (*log)(void *ctx, int level, const char *msg);
 	void *log_ctx;
 };
 
