@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <baton/image.h>
+
 #include "msg.h"
 
 enum item_kind {
@@ -125,35 +127,6 @@ static const struct type_info types[BATON_MSG_TYPE_MAX_ + 1] = {
 		T(BATON_TAG_REGIONS) | T(BATON_TAG_REGION_BYTES) | T(BATON_TAG_DURATION_NS) },
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
 const char *baton_msg_type_name(uint32_t type)
 {
 	if (type > BATON_MSG_TYPE_MAX_)
@@ -181,11 +154,11 @@ int baton_msg_begin(struct baton_msg_writer *w, void *buf, size_t size, uint16_t
 		return w->err = -EINVAL;
 	if (w->size < BATON_MSG_HDR_LEN)
 		return w->err = -ENOSPC;
-	put32(w->buf, BATON_MSG_MAGIC);
-	put16(w->buf + 4, BATON_MSG_VERSION);
-	put16(w->buf + 6, type);
-	put32(w->buf + 8, 0);
-	put32(w->buf + 12, 0);
+	baton_encode_u32(w->buf, BATON_MSG_MAGIC);
+	baton_encode_u16(w->buf + 4, BATON_MSG_VERSION);
+	baton_encode_u16(w->buf + 6, type);
+	baton_encode_u32(w->buf + 8, 0);
+	baton_encode_u32(w->buf + 12, 0);
 	w->len = BATON_MSG_HDR_LEN;
 	return 0;
 }
@@ -198,8 +171,8 @@ int baton_msg_put(struct baton_msg_writer *w, uint16_t tag, const void *value, s
 		return w->err = -EMSGSIZE;
 	if (w->size - w->len < BATON_MSG_ITEM_HDR_LEN + len)
 		return w->err = -EMSGSIZE;
-	put16(w->buf + w->len, tag);
-	put16(w->buf + w->len + 2, (uint16_t)len);
+	baton_encode_u16(w->buf + w->len, tag);
+	baton_encode_u16(w->buf + w->len + 2, (uint16_t)len);
 	if (len)
 		memcpy(w->buf + w->len + BATON_MSG_ITEM_HDR_LEN, value, len);
 	w->len += BATON_MSG_ITEM_HDR_LEN + len;
@@ -210,7 +183,7 @@ int baton_msg_put_u32(struct baton_msg_writer *w, uint16_t tag, uint32_t v)
 {
 	uint8_t b[4];
 
-	put32(b, v);
+	baton_encode_u32(b, v);
 	return baton_msg_put(w, tag, b, sizeof(b));
 }
 
@@ -223,8 +196,8 @@ int baton_msg_put_u64(struct baton_msg_writer *w, uint16_t tag, uint64_t v)
 {
 	uint8_t b[8];
 
-	put32(b, (uint32_t)(v >> 32));
-	put32(b + 4, (uint32_t)v);
+	baton_encode_u32(b, (uint32_t)(v >> 32));
+	baton_encode_u32(b + 4, (uint32_t)v);
 	return baton_msg_put(w, tag, b, sizeof(b));
 }
 
@@ -244,7 +217,7 @@ int baton_msg_put_finding(struct baton_msg_writer *w, uint16_t rule, const char 
 	uint8_t b[2 + BATON_MSG_TEXT_MAX];
 	size_t n = baton_strnlen(text, BATON_MSG_TEXT_MAX);
 
-	put16(b, rule);
+	baton_encode_u16(b, rule);
 	memcpy(b + 2, text, n);
 	return baton_msg_put(w, BATON_TAG_FINDING, b, 2 + n);
 }
@@ -253,7 +226,7 @@ int baton_msg_end(struct baton_msg_writer *w, size_t *len)
 {
 	if (w->err)
 		return w->err;
-	put32(w->buf + 8, (uint32_t)(w->len - BATON_MSG_HDR_LEN));
+	baton_encode_u32(w->buf + 8, (uint32_t)(w->len - BATON_MSG_HDR_LEN));
 	*len = w->len;
 	return 0;
 }
@@ -263,7 +236,7 @@ int baton_msg_end(struct baton_msg_writer *w, size_t *len)
 
 static int check_header(const uint8_t *p, size_t len, uint32_t *plen, struct baton_diag *d)
 {
-	uint32_t magic = get32(p), version = get16(p + 4), type = get16(p + 6);
+	uint32_t magic = baton_decode_u32(p), version = baton_decode_u16(p + 4), type = baton_decode_u16(p + 6);
 
 	(void)len;
 	if (magic != BATON_MSG_MAGIC)
@@ -276,10 +249,10 @@ static int check_header(const uint8_t *p, size_t len, uint32_t *plen, struct bat
 				      version, BATON_MSG_VERSION);
 	if (!baton_msg_type_name(type))
 		return baton_diag_set(d, -EBADMSG, "unknown message type %u", type);
-	if (get32(p + 12) != 0)
+	if (baton_decode_u32(p + 12) != 0)
 		return baton_diag_set(d, -EBADMSG, "%s message: reserved header word is not 0",
 				      types[type].name);
-	*plen = get32(p + 8);
+	*plen = baton_decode_u32(p + 8);
 	if (*plen > BATON_MSG_MAX - BATON_MSG_HDR_LEN)
 		return baton_diag_set(d, -EMSGSIZE,
 				      "%s message: payload of %u bytes exceeds the %u-byte limit",
@@ -314,7 +287,7 @@ static int check_item(const struct type_info *ti, const struct baton_msg_item *i
 	case K_BOOL:
 		if (it->len != 4)
 			goto width;
-		v = get32(it->value);
+		v = baton_decode_u32(it->value);
 		if (t->kind == K_BOOL && v > 1)
 			return baton_diag_set(d, -EBADMSG, "%s message: item %s is %u, not 0 or 1",
 					      ti->name, t->name, v);
@@ -384,8 +357,8 @@ int baton_msg_parse(struct baton_msg *m, const void *buf, size_t len, struct bat
 	rc = check_header(p, len, &plen, d);
 	if (rc < 0)
 		return rc;
-	m->version = get16(p + 4);
-	m->type = get16(p + 6);
+	m->version = baton_decode_u16(p + 4);
+	m->type = baton_decode_u16(p + 6);
 	ti = &types[m->type];
 	if ((size_t)plen != len - BATON_MSG_HDR_LEN)
 		return baton_diag_set(d, -EBADMSG,
@@ -401,8 +374,8 @@ int baton_msg_parse(struct baton_msg *m, const void *buf, size_t len, struct bat
 			return baton_diag_set(d, -EBADMSG,
 					      "%s message: truncated item header at offset %zu",
 					      ti->name, pos);
-		it.tag = get16(m->payload + pos);
-		it.len = get16(m->payload + pos + 2);
+		it.tag = baton_decode_u16(m->payload + pos);
+		it.len = baton_decode_u16(m->payload + pos + 2);
 		it.value = m->payload + pos + BATON_MSG_ITEM_HDR_LEN;
 		if ((size_t)it.len > plen - pos - BATON_MSG_ITEM_HDR_LEN)
 			return baton_diag_set(d, -EBADMSG,
@@ -440,8 +413,8 @@ int baton_msg_parse(struct baton_msg *m, const void *buf, size_t len, struct bat
 int baton_msg_next(const struct baton_msg *m, size_t *pos, struct baton_msg_item *it)
 {
 	while (*pos + BATON_MSG_ITEM_HDR_LEN <= m->len) {
-		it->tag = get16(m->payload + *pos);
-		it->len = get16(m->payload + *pos + 2);
+		it->tag = baton_decode_u16(m->payload + *pos);
+		it->len = baton_decode_u16(m->payload + *pos + 2);
 		it->value = m->payload + *pos + BATON_MSG_ITEM_HDR_LEN;
 		*pos += BATON_MSG_ITEM_HDR_LEN + it->len;
 		if (it->tag > BATON_TAG_MAX_ || !tags[it->tag].name)
@@ -469,7 +442,7 @@ int baton_msg_get_u32(const struct baton_msg *m, uint16_t tag, uint32_t *v)
 		return -ENOENT;
 	if (it.len != 4)
 		return -EINVAL;
-	*v = get32(it.value);
+	*v = baton_decode_u32(it.value);
 	return 0;
 }
 
@@ -491,7 +464,7 @@ int baton_msg_get_u64(const struct baton_msg *m, uint16_t tag, uint64_t *v)
 		return -ENOENT;
 	if (it.len != 8)
 		return -EINVAL;
-	*v = get64(it.value);
+	*v = baton_decode_u64(it.value);
 	return 0;
 }
 
@@ -522,7 +495,7 @@ int baton_msg_item_finding(const struct baton_msg_item *it, uint16_t *rule, char
 
 	if (it->len < 2)
 		return -EINVAL;
-	*rule = get16(it->value);
+	*rule = baton_decode_u16(it->value);
 	text.tag = it->tag;
 	text.len = (uint16_t)(it->len - 2);
 	text.value = it->value + 2;

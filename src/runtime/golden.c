@@ -82,32 +82,6 @@
 
 _Static_assert(sizeof(GOLDEN_MAGIC) == 16, "the magic is 16 bytes with its NUL");
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 uint64_t rt_golden_image_hash(const void *image, size_t len)
 {
 	return XXH64(image, len, 0);
@@ -307,17 +281,17 @@ int rt_golden_region_write(const struct baton_region *r, uint32_t index, uint64_
 		goto out;
 	}
 	memcpy(hdr, GOLDEN_MAGIC, sizeof(GOLDEN_MAGIC));
-	put32(hdr + 16, GOLDEN_HDR_LEN);
-	put32(hdr + 20, index);
-	put64(hdr + 24, r->size);
-	put64(hdr + 32, n);
-	put64(hdr + 40, bytes);
-	put64(hdr + 48, image_hash);
+	baton_encode_u32(hdr + 16, GOLDEN_HDR_LEN);
+	baton_encode_u32(hdr + 20, index);
+	baton_encode_u64(hdr + 24, r->size);
+	baton_encode_u64(hdr + 32, n);
+	baton_encode_u64(hdr + 40, bytes);
+	baton_encode_u64(hdr + 48, image_hash);
 	baton_strlcpy((char *)hdr + 64, r->name, 64);
 	rc = out_put(o, hdr, sizeof(hdr));
 	for (i = 0; rc == 0 && i < n; i++) {
-		put64(e, ext[i].off);
-		put64(e + 8, ext[i].len);
+		baton_encode_u64(e, ext[i].off);
+		baton_encode_u64(e + 8, ext[i].len);
 		rc = out_put(o, e, sizeof(e));
 	}
 	for (i = 0; rc == 0 && i < n; i++) {
@@ -330,7 +304,7 @@ int rt_golden_region_write(const struct baton_region *r, uint32_t index, uint64_
 		}
 	}
 	if (rc == 0) {
-		put64(e, XXH64_digest(&o->hash));
+		baton_encode_u64(e, XXH64_digest(&o->hash));
 		rc = out_put(o, e, GOLDEN_TRAILER_LEN);
 	}
 	if (rc == 0)
@@ -391,21 +365,21 @@ int rt_golden_region_load(const char *image_path, uint32_t index,
 	rc = -EBADMSG;
 	memcpy(name, hdr + 64, 64);
 	name[64] = '\0';
-	n = get64(hdr + 32);
-	bytes = get64(hdr + 40);
-	if (memcmp(hdr, GOLDEN_MAGIC, sizeof(GOLDEN_MAGIC)) != 0 || get32(hdr + 16) != GOLDEN_HDR_LEN) {
+	n = baton_decode_u64(hdr + 32);
+	bytes = baton_decode_u64(hdr + 40);
+	if (memcmp(hdr, GOLDEN_MAGIC, sizeof(GOLDEN_MAGIC)) != 0 || baton_decode_u32(hdr + 16) != GOLDEN_HDR_LEN) {
 		snprintf(err, errsize, "%s: not a golden region file (no \"%s\" header)", path,
 			 GOLDEN_MAGIC);
 		goto out;
 	}
-	if (get32(hdr + 20) != index || get64(hdr + 24) != ir->size ||
+	if (baton_decode_u32(hdr + 20) != index || baton_decode_u64(hdr + 24) != ir->size ||
 	    strncmp(name, ir->name, sizeof(name)) != 0) {
 		snprintf(err, errsize,
 			 "%s: holds region %u (%.64s, %" PRIu64 " bytes), but the image's region %u is %s of %" PRIu64 " bytes",
-			 path, get32(hdr + 20), name, get64(hdr + 24), index, ir->name, ir->size);
+			 path, baton_decode_u32(hdr + 20), name, baton_decode_u64(hdr + 24), index, ir->name, ir->size);
 		goto out;
 	}
-	if (get64(hdr + 48) != image_hash) {
+	if (baton_decode_u64(hdr + 48) != image_hash) {
 		snprintf(err, errsize,
 			 "%s: written with another image than %s (the image's hash differs): the files of two golden images are mixed",
 			 path, image_path);
@@ -435,8 +409,8 @@ int rt_golden_region_load(const char *image_path, uint32_t index,
 	XXH64_update(&hash, table, n * GOLDEN_EXTENT_LEN);
 	rc = -EBADMSG;
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t eo = get64(table + i * GOLDEN_EXTENT_LEN);
-		uint64_t el = get64(table + i * GOLDEN_EXTENT_LEN + 8);
+		uint64_t eo = baton_decode_u64(table + i * GOLDEN_EXTENT_LEN);
+		uint64_t el = baton_decode_u64(table + i * GOLDEN_EXTENT_LEN + 8);
 
 		if (el == 0 || eo < end || eo > ir->size || el > ir->size - eo) {
 			snprintf(err, errsize,
@@ -459,8 +433,8 @@ int rt_golden_region_load(const char *image_path, uint32_t index,
 	 */
 	off = GOLDEN_HDR_LEN + n * GOLDEN_EXTENT_LEN;
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t eo = get64(table + i * GOLDEN_EXTENT_LEN);
-		uint64_t el = get64(table + i * GOLDEN_EXTENT_LEN + 8);
+		uint64_t eo = baton_decode_u64(table + i * GOLDEN_EXTENT_LEN);
+		uint64_t el = baton_decode_u64(table + i * GOLDEN_EXTENT_LEN + 8);
 
 		for (uint64_t k = 0; k < el; k += GOLDEN_IO) {
 			size_t len = el - k < GOLDEN_IO ? (size_t)(el - k) : GOLDEN_IO;
@@ -482,7 +456,7 @@ int rt_golden_region_load(const char *image_path, uint32_t index,
 		snprintf(err, errsize, "%s: %s", path, strerror(-rc));
 		goto out;
 	}
-	if (get64(t) != XXH64_digest(&hash)) {
+	if (baton_decode_u64(t) != XXH64_digest(&hash)) {
 		rc = -EBADMSG;
 		snprintf(err, errsize, "%s: checksum mismatch: the file is damaged", path);
 		goto out;
