@@ -119,24 +119,29 @@ static void stat_fmt(struct kvd_conn *c, const char *fmt, ...)
 /* ------------------------------------------------------------------------ */
 /* Parsing                                                                  */
 
+/*
+ * The next space-separated word of s[0..len) at or after *i: its start in
+ * *start and its length returned, *i just past it; 0 when none is left.
+ */
+static size_t next_word(const char *s, size_t len, size_t *i, size_t *start)
+{
+	while (*i < len && s[*i] == ' ')
+		(*i)++;
+	*start = *i;
+	while (*i < len && s[*i] != ' ')
+		(*i)++;
+	return *i - *start;
+}
+
 /* Splits on spaces; returns the number of tokens (which may exceed max). */
 static size_t tokenize(const char *s, size_t len, struct tok *t, size_t max)
 {
-	size_t n = 0, i = 0;
+	size_t n = 0, i = 0, start, wlen;
 
-	while (i < len) {
-		size_t start;
-
-		while (i < len && s[i] == ' ')
-			i++;
-		if (i == len)
-			break;
-		start = i;
-		while (i < len && s[i] != ' ')
-			i++;
+	while ((wlen = next_word(s, len, &i, &start)) > 0) {
 		if (n < max) {
 			t[n].s = s + start;
-			t[n].n = i - start;
+			t[n].n = wlen;
 		}
 		n++;
 	}
@@ -251,20 +256,11 @@ static void cmd_get(struct kvd_server *s, struct kvd_conn *c, const char *line, 
 		    bool with_cas, bool touch, uint32_t exptime)
 {
 	struct kvd_stats *stt = &s->stats;
-	size_t i = 0, nkeys = 0;
+	size_t i = 0, nkeys = 0, start, klen;
 
 	/* Check every key first, so an error comes alone. */
-	while (i < len) {
-		size_t start;
-
-		while (i < len && line[i] == ' ')
-			i++;
-		if (i == len)
-			break;
-		start = i;
-		while (i < len && line[i] != ' ')
-			i++;
-		if (i - start > KVD_KEY_MAX) {
+	while ((klen = next_word(line, len, &i, &start)) > 0) {
+		if (klen > KVD_KEY_MAX) {
 			reply(c, "CLIENT_ERROR bad command line format");
 			return;
 		}
@@ -276,21 +272,13 @@ static void cmd_get(struct kvd_server *s, struct kvd_conn *c, const char *line, 
 		return;
 	}
 	i = 0;
-	while (i < len) {
-		size_t start;
+	while ((klen = next_word(line, len, &i, &start)) > 0) {
 		struct kvd_item *it;
 		uint64_t hv;
 		int why;
 
-		while (i < len && line[i] == ' ')
-			i++;
-		if (i == len)
-			break;
-		start = i;
-		while (i < len && line[i] != ' ')
-			i++;
-		hv = kvd_hash(line + start, i - start);
-		it = kvd_find(&s->st, line + start, i - start, hv, &why);
+		hv = kvd_hash(line + start, klen);
+		it = kvd_find(&s->st, line + start, klen, hv, &why);
 		if (touch) {
 			stt->cmd_touch++;
 			stt->cmd_gat++;
