@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,16 +205,6 @@ int main(int argc, char **argv)
 		 * them as they are (no shutdown, no munmap, no flush) and go.
 		 */
 		kvd_log(6, "handed over to the next release; exiting");
-		/*
-		 * Exiting unmaps this process's view of the whole region: kernel
-		 * time in proportion to what it had mapped (tens of ms per GiB),
-		 * not preempted on a PREEMPT_NONE kernel. The successor is
-		 * runnable by now with the commit in hand, often on this very
-		 * CPU (it was preempted when it woke us with READY): let it run
-		 * and answer first, or its first answer waits for our time
-		 * slice to end.
-		 */
-		sched_yield();
 		_exit(0);
 	}
 	while (srv.conns)

@@ -207,7 +207,12 @@ int baton_rt_fd(const struct baton_rt *rt);
 
 enum baton_dispatch_result {
 	BATON_DISPATCH_CONTINUE = 0,
-	BATON_DISPATCH_COMMITTED = 1,  /* the successor serves: exit now */
+	/*
+	 * The successor serves: exit now. The runtime has already yielded the
+	 * CPU once, so the successor answers before this process's exit
+	 * (unmapping its regions) competes with it.
+	 */
+	BATON_DISPATCH_COMMITTED = 1,
 };
 /* Serves whatever is ready on baton_rt_fd(); never blocks for long. */
 int baton_rt_dispatch(struct baton_rt *rt);

@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -1065,6 +1066,15 @@ static int handoff(struct baton_rt *rt, int sock)
 		client_close(rt, rt->clients);
 	if (rt->has_life && rt->life.commit)
 		rt->life.commit(rt->life.ctx);
+	/*
+	 * The successor is runnable now with the commit in hand, often on
+	 * this CPU: it was preempted when it woke us with READY. This process
+	 * exits next, and exiting unmaps its view of every region. That is
+	 * kernel time in proportion to what was mapped (tens of ms per GiB),
+	 * and a PREEMPT_NONE kernel does not preempt it. Let the successor
+	 * run first, or its first answers wait for our time slice to end.
+	 */
+	sched_yield();
 	return BATON_DISPATCH_COMMITTED;
 }
 
