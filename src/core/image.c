@@ -69,32 +69,10 @@ static const char checksum_name[] = "checksum";
 /* ------------------------------------------------------------------------ */
 /* Encodings                                                                */
 
-void baton_encode_u16(uint8_t out[2], uint16_t v)
-{
-	out[0] = (uint8_t)(v >> 8);
-	out[1] = (uint8_t)v;
-}
-
-void baton_encode_u32(uint8_t out[4], uint32_t v)
-{
-	out[0] = (uint8_t)(v >> 24);
-	out[1] = (uint8_t)(v >> 16);
-	out[2] = (uint8_t)(v >> 8);
-	out[3] = (uint8_t)v;
-}
-
-void baton_encode_u64(uint8_t out[8], uint64_t v)
-{
-	baton_encode_u32(out, (uint32_t)(v >> 32));
-	baton_encode_u32(out + 4, (uint32_t)v);
-}
-
-uint16_t baton_decode_u16(const uint8_t in[2])
-{
-	return (uint16_t)(in[0] << 8 | in[1]);
-}
-
-/* The same, for this file's own use: no call through the library's PLT. */
+/*
+ * Big-endian words, for this file's own use: no call through the library's
+ * PLT on the image's hot paths. The public baton_encode/decode_* use them.
+ */
 static inline uint32_t be32(const uint8_t *in)
 {
 	return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
@@ -106,6 +84,28 @@ static inline void put_be32(uint8_t *out, uint32_t v)
 	out[1] = (uint8_t)(v >> 16);
 	out[2] = (uint8_t)(v >> 8);
 	out[3] = (uint8_t)v;
+}
+
+void baton_encode_u16(uint8_t out[2], uint16_t v)
+{
+	out[0] = (uint8_t)(v >> 8);
+	out[1] = (uint8_t)v;
+}
+
+void baton_encode_u32(uint8_t out[4], uint32_t v)
+{
+	put_be32(out, v);
+}
+
+void baton_encode_u64(uint8_t out[8], uint64_t v)
+{
+	put_be32(out, (uint32_t)(v >> 32));
+	put_be32(out + 4, (uint32_t)v);
+}
+
+uint16_t baton_decode_u16(const uint8_t in[2])
+{
+	return (uint16_t)(in[0] << 8 | in[1]);
 }
 
 uint32_t baton_decode_u32(const uint8_t in[4])
