@@ -693,11 +693,7 @@ int rt_save_request(struct baton_rt *rt, const struct baton_msg *m, uint8_t *buf
 		       path, err, rt->name, rt->release);
 	baton_msg_begin(&w, buf, size, BATON_MSG_SAVE_RESULT);
 	baton_msg_put_i32(&w, BATON_TAG_STATUS, rc < 0 ? rc : 0);
-	baton_msg_put_str(&w, BATON_TAG_PROGRAM, rt->name);
-	baton_msg_put_str(&w, BATON_TAG_RELEASE, rt->release);
-	if (rt->cat->build_id.len)
-		baton_msg_put(&w, BATON_TAG_BUILD_ID, rt->cat->build_id.b, rt->cat->build_id.len);
-	baton_msg_put_u32(&w, BATON_TAG_PID, (uint32_t)getpid());
+	rt_msg_put_self(rt, &w);
 	baton_msg_put_u64(&w, BATON_TAG_GENERATION, rt->generation);
 	baton_msg_put_str(&w, BATON_TAG_PATH, path);
 	if (rc < 0) {

@@ -391,11 +391,7 @@ int rt_new_start(struct baton_rt *rt)
 	}
 
 	baton_msg_begin(&w, buf, sizeof(buf), BATON_MSG_HELLO);
-	baton_msg_put_u32(&w, BATON_TAG_PID, (uint32_t)getpid());
-	baton_msg_put_str(&w, BATON_TAG_PROGRAM, rt->name);
-	baton_msg_put_str(&w, BATON_TAG_RELEASE, rt->release);
-	if (rt->cat->build_id.len)
-		baton_msg_put(&w, BATON_TAG_BUILD_ID, rt->cat->build_id.b, rt->cat->build_id.len);
+	rt_msg_put_self(rt, &w);
 	rc = baton_msg_end(&w, &len);
 	if (rc == 0)
 		rc = baton_tp_send(sock, buf, len, NULL, 0, &d);

@@ -209,6 +209,15 @@ static void send_result(struct baton_rt *rt, struct rt_client *c, int status,
 		client_close(rt, c);
 }
 
+void rt_msg_put_self(const struct baton_rt *rt, struct baton_msg_writer *w)
+{
+	baton_msg_put_str(w, BATON_TAG_PROGRAM, rt->name);
+	baton_msg_put_str(w, BATON_TAG_RELEASE, rt->release);
+	if (rt->cat->build_id.len)
+		baton_msg_put(w, BATON_TAG_BUILD_ID, rt->cat->build_id.b, rt->cat->build_id.len);
+	baton_msg_put_u32(w, BATON_TAG_PID, (uint32_t)getpid());
+}
+
 int rt_status_reply(struct baton_rt *rt, uint8_t *buf, size_t size, size_t *len)
 {
 	const struct baton_rt_origin *o = &rt->origin;
@@ -216,11 +225,7 @@ int rt_status_reply(struct baton_rt *rt, uint8_t *buf, size_t size, size_t *len)
 	char rel[BATON_RELEASE_STRMAX];
 
 	baton_msg_begin(&w, buf, size, BATON_MSG_STATUS_REPLY);
-	baton_msg_put_str(&w, BATON_TAG_PROGRAM, rt->name);
-	baton_msg_put_str(&w, BATON_TAG_RELEASE, rt->release);
-	if (rt->cat->build_id.len)
-		baton_msg_put(&w, BATON_TAG_BUILD_ID, rt->cat->build_id.b, rt->cat->build_id.len);
-	baton_msg_put_u32(&w, BATON_TAG_PID, (uint32_t)getpid());
+	rt_msg_put_self(rt, &w);
 	baton_msg_put_u64(&w, BATON_TAG_GENERATION, rt->generation);
 	baton_msg_put_u32(&w, BATON_TAG_RESTORED, o->restored);
 	if (o->restored) {

@@ -300,6 +300,8 @@ int rt_regions_commit(struct baton_rt *rt);
 int rt_control_open(struct baton_rt *rt, int inherited);
 void rt_old_free(struct baton_rt *rt);
 int rt_status_reply(struct baton_rt *rt, uint8_t *buf, size_t size, size_t *len);
+/* Who this process is, in a message it sends: program, release, build id, pid. */
+void rt_msg_put_self(const struct baton_rt *rt, struct baton_msg_writer *w);
 
 /* For the exec transport: the pieces of an update on the old side. */
 int rt_update_fail(struct baton_rt *rt, bool frozen, int status, const char *reason);
